@@ -1,0 +1,41 @@
+# Driftvakt: the two commands are `make demo` (the main job) and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test venv bootstrap lint typecheck pytest bench bench-protocol clean
+
+demo: bootstrap venv
+	$(BIN)/driftvakt-sim demo
+
+test: bootstrap venv lint typecheck pytest
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: venv
+	$(BIN)/mypy protocol agent central sim tests
+
+pytest: venv
+	$(BIN)/pytest -q
+
+bench: bench-protocol
+
+bench-protocol: venv
+	$(BIN)/python -m tests.bench.bench_protocol
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

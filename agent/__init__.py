@@ -1,0 +1,1 @@
+"""Edge agent on the home gateway: probes, relay, restart budget, MQTT link."""

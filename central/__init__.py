@@ -1,0 +1,1 @@
+"""Central service: ingest, fleet state, routine engine, notifications, store, web."""

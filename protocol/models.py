@@ -1,0 +1,177 @@
+"""Payload models of the MQTT v1 contract (docs/protocol.md).
+
+Readers ignore unknown fields (``extra="ignore"``) so that a newer agent can
+add a field without breaking an older central, and vice versa; anything a
+field does carry is validated strictly. Times must carry an offset and are
+normalised to UTC; they serialise as RFC 3339 with ``Z``.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
+
+from protocol.names import DEVICE_RE, ID_RE
+
+MAX_PAYLOAD = 8 * 1024
+"""Bytes. A larger payload is rejected whatever its topic."""
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("time must be RFC 3339 with an offset, e.g. 2027-03-09T09:00:00Z")
+    return value.astimezone(UTC)
+
+
+def format_time(value: datetime) -> str:
+    """RFC 3339 UTC with ``Z`` and at most millisecond precision."""
+    value = _utc(value)
+    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    if value.microsecond:
+        text += f".{value.microsecond // 1000:03d}"
+    return text + "Z"
+
+
+UtcTime = Annotated[
+    datetime,
+    AfterValidator(_utc),
+    PlainSerializer(format_time, return_type=str, when_used="json"),
+]
+MessageId = Annotated[str, Field(pattern=ID_RE.pattern)]
+DeviceName = Annotated[str, Field(pattern=DEVICE_RE.pattern)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    def to_payload(self) -> bytes:
+        """The wire form: compact JSON, UTF-8."""
+        return self.model_dump_json(exclude_none=True).encode()
+
+
+class Availability(StrEnum):
+    """Plain-text payload of ``availability`` topics."""
+
+    ONLINE = "online"
+    OFFLINE = "offline"
+
+    def to_payload(self) -> bytes:
+        return self.value.encode()
+
+
+class Health(StrEnum):
+    """A device's health as the agent sees it (docs/protocol.md, "State snapshot")."""
+
+    UP = "up"
+    DOWN = "down"
+    UNREACHABLE = "unreachable"
+    """Cannot be probed because something it depends on (the router) is down."""
+    RESTARTING = "restarting"
+    FAILED = "failed"
+    """Automatic restart is exhausted: people are needed."""
+    UNKNOWN = "unknown"
+
+
+class DeviceState(_Model):
+    health: Health
+    since: UtcTime
+    rtt_ms: Annotated[float, Field(ge=0)] | None = None
+    restarts_24h: Annotated[int, Field(ge=0)] = 0
+    auto_restart: bool = True
+    """False where the device has no working relay."""
+
+
+class StateSnapshot(_Model):
+    v: Literal[1]
+    ts: UtcTime
+    boot: MessageId
+    seq: Annotated[int, Field(ge=0)]
+    agent: Annotated[str, Field(max_length=64)]
+    uptime_s: Annotated[int, Field(ge=0)]
+    heartbeat_s: Annotated[int, Field(ge=1, le=3600)]
+    time_synced: bool | None = None
+    devices: dict[DeviceName, DeviceState]
+
+
+class EventType(StrEnum):
+    AGENT_STARTED = "agent_started"
+    AGENT_STOPPING = "agent_stopping"
+    DEVICE_UP = "device_up"
+    DEVICE_DOWN = "device_down"
+    DEVICE_UNREACHABLE = "device_unreachable"
+    RESTART_STARTED = "restart_started"
+    RESTART_SUCCEEDED = "restart_succeeded"
+    RESTART_FAILED = "restart_failed"
+    RESTART_EXHAUSTED = "restart_exhausted"
+    COMMAND_REJECTED = "command_rejected"
+    RELAY_FAULT = "relay_fault"
+
+
+KNOWN_EVENT_TYPES = frozenset(t.value for t in EventType)
+
+
+class Event(_Model):
+    """One event. ``type`` stays a string: readers ignore unknown types
+    (counting them) instead of rejecting a newer agent's message."""
+
+    v: Literal[1]
+    id: MessageId
+    ts: UtcTime
+    boot: MessageId
+    seq: Annotated[int, Field(ge=0)]
+    type: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    device: DeviceName | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+    @property
+    def known(self) -> bool:
+        return self.type in KNOWN_EVENT_TYPES
+
+
+class CommandType(StrEnum):
+    POWER_CYCLE = "power_cycle"
+    PROBE_NOW = "probe_now"
+
+
+class Command(_Model):
+    v: Literal[1]
+    id: MessageId
+    ts: UtcTime
+    type: CommandType
+    device: Annotated[str, Field(pattern=r"^(all|" + DEVICE_RE.pattern + r")$")]
+    by: Annotated[str, Field(min_length=1, max_length=64)]
+    expires: UtcTime
+
+    def expired(self, now: datetime) -> bool:
+        return _utc(now) >= self.expires
+
+
+class CommandResult(_Model):
+    v: Literal[1]
+    id: MessageId
+    """The id of the command this answers."""
+    ts: UtcTime
+    ok: bool
+    detail: Annotated[str, Field(max_length=1024)] = ""
+
+
+class IncidentKind(StrEnum):
+    SINGLE = "single"
+    EXTENSIVE = "extensive"
+    INFRASTRUCTURE = "infrastructure"
+
+
+class IncidentSummary(_Model):
+    """Retained summary of an open incident. Carries no labels: no personal data on MQTT."""
+
+    v: Literal[1]
+    id: MessageId
+    kind: IncidentKind
+    gateways: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]]
+    opened: UtcTime
+    updated: UtcTime
+    owner_role: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+    open_tasks: Annotated[int, Field(ge=0)]
