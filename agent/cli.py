@@ -38,3 +38,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     code: int = args.func(args)
     return code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

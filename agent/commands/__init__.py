@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
-from agent.config import DEFAULT_PATH
+from agent.config import DEFAULT_PATH, AgentConfig, load_config
+from agent.errors import ConfigError
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -17,3 +19,12 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
         default=DEFAULT_PATH,
         help=f"configuration file (default {DEFAULT_PATH})",
     )
+
+
+def config_or_report(path: Path) -> AgentConfig | None:
+    """The configuration, or ``None`` after printing every problem to stderr."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return None

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from agent.commands import add_config_option
-from agent.config import load_config
-from agent.errors import ConfigError
+from agent.commands import add_config_option, config_or_report
 from agent.probes import probe_all
 from agent.probes.neighbours import NeighbourTable
 from agent.results import DeviceResult
@@ -24,10 +21,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    config = config_or_report(args.config)
+    if config is None:
         return 2
     with ThreadPoolExecutor(max_workers=len(config.devices)) as pool:
         results = probe_all(config.devices, NeighbourTable(config.gateway.neighbours), pool)

@@ -15,8 +15,7 @@ import threading
 import time
 from typing import Any
 
-from agent.commands import add_config_option
-from agent.config import load_config
+from agent.commands import add_config_option, config_or_report
 from agent.errors import ConfigError, RelayError
 from agent.relay import RelayBank
 from agent.restart import Policy, RestartPlanner, Timing
@@ -35,10 +34,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        config = load_config(args.config)
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    config = config_or_report(args.config)
+    if config is None:
         return 2
     device = config.devices.get(args.device)
     if device is None or device.relay_pin is None:
@@ -65,7 +62,7 @@ def _cycle(relays: RelayBank, name: str, off: float, stop: threading.Event) -> i
     planner = RestartPlanner({name: Timing(off, 1)}, Policy())
     plan = planner.plan((name,), (name,), utc_now())
     started = time.monotonic()
-    print(f"{name}: power cut", flush=True)
+    print(f"{name}: cutting power for {off:g} s", flush=True)
     finished = relays.run(plan, stop)
     took = time.monotonic() - started
     print(f"{name}: power restored after {took:.1f} s{'' if finished else ' (interrupted)'}")
