@@ -36,10 +36,13 @@ from pathlib import Path
 from typing import IO, Any
 
 from sim.broker_client import (
+    CONNACK_ACCEPTED,
     DEFAULT_TIMEOUT,
+    DISCONNECT_PACKET,
     BrokerClient,
     Credentials,
     Received,
+    connect_packet,
     make_client,
 )
 from sim.broker_config import (
@@ -65,6 +68,7 @@ __all__ = [
     "Credentials",
     "GatewayAccount",
     "Received",
+    "connect_packet",
     "find_mosquitto",
     "make_client",
     "render_acl",
@@ -265,6 +269,8 @@ class Broker:
 
     def _write_files(self) -> None:
         self._authority()
+        if self.persistence:
+            (self.directory / "data").mkdir(exist_ok=True)
         salts = {u: os.urandom(12) for u in self._passwords}
         (self.directory / "passwords").write_text(render_password_file(self._passwords, salts))
         (self.directory / "acl").write_text(render_acl(self._accounts.values()))
@@ -297,6 +303,7 @@ class Broker:
         )
 
     def _wait_ready(self, timeout: float) -> None:
+        """Ready means: TLS with a client certificate, then CONNACK 0 for a real account."""
         deadline = time.monotonic() + timeout
         creds = self.account(next(iter(self._accounts)))
         context = ssl.create_default_context(cafile=str(self.cafile))
@@ -309,18 +316,28 @@ class Broker:
                     f"mosquitto exited with {self._proc.returncode}; log:\n{self._tail()}"
                 )
             try:
-                with (
-                    socket.create_connection((self.host, self.port), timeout=1.0) as raw,
-                    context.wrap_socket(raw, server_hostname=self.host),
-                ):
-                    return
+                connack = self._probe(context, creds)
             except OSError as exc:
                 last = repr(exc)
-            time.sleep(0.02)
+                time.sleep(0.02)
+                continue
+            if connack == CONNACK_ACCEPTED:
+                return
+            raise BrokerError(f"mosquitto refused {creds.username!r}: CONNACK {connack!r}")
         raise BrokerError(
             f"mosquitto did not accept TLS on {self.host}:{self.port} within {timeout} s "
             f"(last: {last}); log:\n{self._tail()}"
         )
+
+    def _probe(self, context: ssl.SSLContext, creds: Credentials) -> bytes:
+        with (
+            socket.create_connection((self.host, self.port), timeout=1.0) as raw,
+            context.wrap_socket(raw, server_hostname=self.host) as sock,
+        ):
+            sock.sendall(connect_packet(creds.username, creds.password, "driftvakt-ready-probe"))
+            connack = sock.recv(4)
+            sock.sendall(DISCONNECT_PACKET)
+            return connack
 
     def _tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])

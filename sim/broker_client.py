@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import queue
 import ssl
+import struct
 import threading
 import time
 from collections.abc import Callable
@@ -28,6 +29,31 @@ from sim.errors import BrokerConnectError
 
 DEFAULT_TIMEOUT = 5.0
 """Seconds to wait for a CONNACK, SUBACK, PUBACK or message on a local broker."""
+
+
+CONNACK_ACCEPTED = b"\x20\x02\x00\x00"
+"""An MQTT 3.1.1 CONNACK: no session present, return code 0 (accepted)."""
+
+DISCONNECT_PACKET = b"\xe0\x00"
+
+
+def connect_packet(username: str, password: str, client_id: str) -> bytes:
+    """A bare MQTT 3.1.1 CONNECT (clean session, keep-alive 30 s, user name and password).
+
+    For probes that must not depend on paho: the broker's readiness check, and
+    tests that send it over a plain socket to the TLS port.
+    """
+
+    def field(text: str) -> bytes:
+        data = text.encode()
+        return struct.pack("!H", len(data)) + data
+
+    flags = 0b1100_0010  # user name, password, clean session
+    body = field("MQTT") + bytes([4, flags]) + struct.pack("!H", 30)
+    body += field(client_id) + field(username) + field(password)
+    if len(body) > 127:
+        raise ValueError("connect_packet keeps to one-byte remaining lengths (< 128 bytes)")
+    return bytes([0x10, len(body)]) + body
 
 
 @dataclass(frozen=True, slots=True)

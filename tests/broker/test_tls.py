@@ -9,14 +9,14 @@ from __future__ import annotations
 import dataclasses
 import socket
 import ssl
-import struct
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from paho.mqtt.enums import MQTTProtocolVersion
 
-from sim.broker import Broker, BrokerClient, BrokerConnectError, make_client
+from sim.broker import Broker, BrokerClient, BrokerConnectError, connect_packet, make_client
+from sim.broker_client import CONNACK_ACCEPTED
 from sim.certs import make_ca, make_client_cert
 
 
@@ -25,18 +25,6 @@ def connect(broker: Broker, **options: object) -> BrokerClient:
     assert not isinstance(creds, bool | str | int)
     paho = make_client(creds, **options)  # type: ignore[arg-type]
     return BrokerClient.connect(paho, broker.host, broker.port, timeout=3.0)
-
-
-def mqtt311_connect_packet(username: str, password: str) -> bytes:
-    """A bare MQTT 3.1.1 CONNECT (clean session, user name and password flags)."""
-
-    def field(text: str) -> bytes:
-        data = text.encode()
-        return struct.pack("!H", len(data)) + data
-
-    body = field("MQTT") + bytes([4, 0b1100_0010]) + struct.pack("!H", 30)
-    body += field("raw-probe") + field(username) + field(password)
-    return bytes([0x10, len(body)]) + body
 
 
 def test_tls_account_with_certificate_and_password_connects(broker: Broker) -> None:
@@ -108,7 +96,7 @@ def test_tls_plain_mqtt_client_is_refused(broker: Broker) -> None:
 def test_tls_plain_connect_packet_gets_no_connack(broker: Broker) -> None:
     creds = broker.account("gw-14")
     with socket.create_connection((broker.host, broker.port), timeout=3.0) as sock:
-        sock.sendall(mqtt311_connect_packet(creds.username, creds.password))
+        sock.sendall(connect_packet(creds.username, creds.password, "raw-probe"))
         try:
             reply = sock.recv(64)
         except ConnectionResetError:
@@ -126,8 +114,8 @@ def test_tls_raw_connect_over_tls_gets_connack(broker: Broker) -> None:
         socket.create_connection((broker.host, broker.port), timeout=3.0) as raw,
         context.wrap_socket(raw, server_hostname="localhost") as sock,
     ):
-        sock.sendall(mqtt311_connect_packet(creds.username, creds.password))
-        assert sock.recv(4) == b"\x20\x02\x00\x00"
+        sock.sendall(connect_packet(creds.username, creds.password, "raw-probe"))
+        assert sock.recv(4) == CONNACK_ACCEPTED
 
 
 def test_tls_server_certificate_is_checked_by_the_client(broker: Broker) -> None:
