@@ -235,6 +235,22 @@ class Broker:
         except FileNotFoundError:
             return ""
 
+    def wait_for_log(self, text: str, since: int = 0, timeout: float = DEFAULT_TIMEOUT) -> str:
+        """Wait until ``text`` appears in the log after byte ``since``; returns that line.
+
+        For events only the broker sees, such as a client's connection being gone.
+
+        :raises TimeoutError: not logged in time.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.log_text(since).splitlines():
+                if text in line:
+                    return line
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{text!r} not in the broker log within {timeout} s")
+            time.sleep(0.02)
+
     def stop(self) -> None:
         """Stop Mosquitto (SIGTERM, then SIGKILL after 5 s); safe to call again."""
         proc, self._proc = self._proc, None
