@@ -147,7 +147,7 @@ def test_probes_parse_neighbour_tables() -> None:
 
 def test_probes_icmp_echo_on_loopback() -> None:
     try:
-        rtt = icmp.echo("127.0.0.1", 1.0)
+        rtt = icmp.echo("localhost", 1.0)
     except icmp.IcmpNotPermitted as exc:
         pytest.skip(f"no ICMP socket allowed here: {exc}")
     assert 0 <= rtt < 1000
