@@ -20,6 +20,7 @@ HEADER = "gateway,homecare_group,night_checks,active,relay,camera_serial,router_
 
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
+DEFAULT_POLICY = load_policy()
 
 
 def utc(text: str) -> datetime:
@@ -115,7 +116,7 @@ class Run:
     """Feeds inputs in time order, firing timers between them."""
 
     registry: Registry
-    policy: Policy = field(default_factory=load_policy)
+    policy: Policy = field(default_factory=lambda: DEFAULT_POLICY)
     effects: list[Effect] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -202,17 +203,14 @@ class Run:
             if d.event.value == "task_created" and (action is None or d.action == action)
         ]
 
-    def table(
-        self, *events: str, since: datetime | None = None, until: datetime | None = None
-    ) -> list[tuple[Any, ...]]:
+    def table(self, *events: str) -> list[tuple[Any, ...]]:
         """(local time, event, role, action, local check) rows, for table tests."""
-        return [
-            (show(d.at), d.event.value, d.role, d.action, show(d.check))
-            for d in self.decisions
-            if (not events or d.event.value in events)
-            and (since is None or d.at >= since)
-            and (until is None or d.at <= until)
-        ]
+        picked = [d for d in self.decisions if not events or d.event.value in events]
+        return self.rows_of(picked)
+
+    @staticmethod
+    def rows_of(decisions: list[Decision]) -> list[tuple[Any, ...]]:
+        return [(show(d.at), d.event.value, d.role, d.action, show(d.check)) for d in decisions]
 
 
 __all__ = [
