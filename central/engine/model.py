@@ -49,7 +49,8 @@ class _Record:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
-        return _build(cls, data)
+        record: Self = _build(cls, data)
+        return record
 
 
 def _build(cls: Any, data: dict[str, Any]) -> Any:

@@ -151,7 +151,7 @@ SINGLE_CASES = [
 
 @pytest.mark.parametrize(("checks", "start", "hours", "expected"), SINGLE_CASES)
 def test_single_outage_routes_by_local_time(
-    checks: str, start: str, hours: int, expected: list
+    checks: str, start: str, hours: int, expected: list[tuple[str | None, ...]]
 ) -> None:
     run = outage(start, hours, checks=checks)
     assert run.table("incident_opened", "task_created") == expected
