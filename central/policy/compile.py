@@ -71,11 +71,12 @@ def _problems(exc: ValidationError) -> list[Problem]:
         where = ".".join(str(p) for p in err["loc"]) or "(root)"
         missing = err["type"] == "missing"
         value = "(missing)" if missing else json.dumps(err.get("input"), default=str)[:80]
-        out.append(Problem(where, value, err["msg"], _fix(err["type"], err["msg"])))
+        message, _, fix = err["msg"].removeprefix("Value error, ").partition(" | ")
+        out.append(Problem(where, value, message, fix or _fix(err["type"])))
     return out
 
 
-def _fix(kind: str, message: str) -> str:
+def _fix(kind: str) -> str:
     if kind == "extra_forbidden":
         return "remove the key or correct its spelling (docs/policy.md lists every key)"
     if kind == "missing":
@@ -84,7 +85,7 @@ def _fix(kind: str, message: str) -> str:
         return "use one of the values listed in the message"
     if kind == "string_pattern_mismatch":
         return "use lower-case letters, digits and '_', starting with a letter"
-    return message.removeprefix("Value error, ")
+    return "see docs/policy.md"
 
 
 def policy_hash(model: PolicyModel) -> str:

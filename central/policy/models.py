@@ -50,7 +50,7 @@ def parse_duration(value: object) -> timedelta:
         return value
     match = _DURATION_RE.match(value) if isinstance(value, str) and value else None
     if match is None or not any(match.groups()):
-        raise ValueError('a duration is written like "15m", "1h30m" or "90s"')
+        raise ValueError('not a duration | write it like "15m", "1h30m" or "90s"')
     hours, minutes, seconds = (int(g or 0) for g in match.groups())
     return timedelta(hours=hours, minutes=minutes, seconds=seconds)
 
@@ -62,7 +62,7 @@ def parse_clock(value: object) -> int:
     match = _CLOCK_RE.match(value) if isinstance(value, str) else None
     minutes = int(match.group(1)) * 60 + int(match.group(2)) if match else -1
     if not 0 <= minutes <= 1440:
-        raise ValueError('a time of day is written "HH:MM", from "00:00" to "24:00"')
+        raise ValueError('not a time of day | write "HH:MM", from "00:00" to "24:00"')
     return minutes
 
 
@@ -172,7 +172,7 @@ class WindowModel(_Strict):
     def _not_empty(cls, end: int, info: ValidationInfo) -> int:
         start = info.data.get("start")
         if start is not None and start % 1440 == end % 1440:
-            raise ValueError("start and end are the same time; a window must not be empty")
+            raise ValueError("start equals end: the window is empty | give different times")
         return end
 
 
