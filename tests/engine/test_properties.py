@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections import Counter
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -136,7 +137,5 @@ def _apply(run: Run, at: datetime, gw: str, op: str) -> None:
     elif op == "check_failed":
         run.feed(CheckFailed(at, gw, at))
     else:
-        try:
+        with contextlib.suppress(UnknownTask):  # nothing to acknowledge yet: fine
             run.feed(Acknowledge(at, TaskRef(gateway=gw, action="physical_visit"), "p"))
-        except UnknownTask:
-            pass

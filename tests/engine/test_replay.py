@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -84,7 +85,7 @@ def files(tmp_path: Path) -> tuple[Path, Path]:
 
 def run(
     args: list[str], capsys: pytest.CaptureFixture[str]
-) -> tuple[int, list[dict[str, object]], str]:
+) -> tuple[int, list[dict[str, Any]], str]:
     status = main(["replay", *args])
     captured = capsys.readouterr()
     return status, [json.loads(x) for x in captured.out.splitlines()], captured.err

@@ -11,11 +11,17 @@ import pytest
 from central.errors import RegistryError
 from central.registry import load_registry, read_registry_csv
 
-GOOD = """gateway,homecare_group,night_checks,active,label,camera_serial,router_serial,relay,visit_plan
+HEADER = (
+    "gateway,homecare_group,night_checks,active,label,camera_serial,router_serial,relay,visit_plan"
+)
+GOOD = (
+    HEADER
+    + """
 gw-0001,Tumba norr,22:30 01:30 04:30,yes,Anna A,CAM-1,RTR-1,yes,
 gw-0002,Tumba norr,,no,,CAM-2,RTR-2,,
 gw-0003,Alby,23:00,,"Berg, Bo",CAM-3,RTR-3,no,23:30 03:00
 """
+)
 
 
 def test_registry_csv_good_rows_parse_with_defaults() -> None:
@@ -47,8 +53,7 @@ BAD_ROWS = [
 
 @pytest.mark.parametrize(("row", "where", "fix"), BAD_ROWS)
 def test_registry_csv_bad_row_reports_line_and_fix(row: str, where: str, fix: str) -> None:
-    header = "gateway,homecare_group,night_checks,active,label,camera_serial,router_serial,relay,visit_plan"
-    result = read_registry_csv(f"{header}\n{row}\n")
+    result = read_registry_csv(f"{HEADER}\n{row}\n")
     assert not result.ok and result.homes == []
     assert [p.where for p in result.problems] == [where]
     assert fix in result.problems[0].fix
