@@ -40,5 +40,6 @@ bench-protocol: venv
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 
+.PHONY: bench-engine
 bench-engine: venv
 	$(BIN)/python -m tests.bench.bench_replay
