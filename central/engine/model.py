@@ -117,6 +117,7 @@ class Incident(_Record):
     policy: str
     window: str
     reason: str
+    owner: str = ""
     gateways: list[str] = field(default_factory=list)
     status: str = INCIDENT_OPEN
     tasks: dict[str, Task] = field(default_factory=dict)

@@ -172,3 +172,34 @@ def test_extensive_outage_task_open_at_window_end_is_handed_over() -> None:
         ("2027-03-10 07:30", "escalated", "larmgruppen", "vendor_report", None),
     ]
     assert ("2027-03-09 21:45", "reminder", "nattpatrullen", "vendor_report", None) in run.table()
+
+
+def test_extensive_outage_recovery_tells_everyone_and_orders_incident_report() -> None:
+    run = Run(registry([f"{g},g1,,yes,yes,C,R," for g in GWS]))
+    t = local("2027-03-09 23:00")
+    for gw in GWS:
+        run.report(t - timedelta(hours=1), gw)
+    for k in range(3):
+        run.report(t + timedelta(minutes=k), GWS[k], camera="failed")
+    back = local("2027-03-10 02:00")
+    run.alive(t, back)
+    for k in range(3):
+        run.report(back + timedelta(minutes=k), GWS[k], camera="up")
+    run.alive(back + timedelta(minutes=3), back + timedelta(minutes=30))
+    closing = [(r[1], r[2], r[3]) for r in run.table() if r[0] == "2027-03-10 02:12"]
+    assert closing == [
+        ("cancelled", "jour", "vendor_report"),
+        ("cancelled", "jour", "it_ownership"),
+        ("task_created", "enhetschef", "status_report"),
+        ("task_created", "it_funktion", "status_report"),
+        ("task_created", "jour", "status_report"),
+        ("task_created", "larmgruppen", "status_report"),
+        ("task_created", "nattpatrullen", "status_report"),
+        ("task_created", "it_funktion", "incident_report"),
+        ("incident_closed", None, None),
+    ]
+    incident = next(i for i in run.engine.incidents.values() if i.kind == "extensive")
+    assert (incident.owner, sorted(incident.recovered)) == (
+        "nattpatrullen",
+        ["gw-0", "gw-1", "gw-2"],
+    )
