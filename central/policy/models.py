@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -18,25 +18,6 @@ from pydantic import (
     field_validator,
 )
 
-ACTIONS = (
-    "contact_homecare",
-    "site_restart",
-    "notify_night_patrol",
-    "physical_visit",
-    "journal_note",
-    "handover",
-    "vendor_report",
-    "verify_restored",
-    "status_report",
-    "it_ownership",
-    "incident_report",
-    "confirm_checks",
-)
-"""The decision vocabulary of ROUTINE.md: a step's action is one of these."""
-
-KINDS = ("single", "extensive", "infrastructure")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-CHANNELS = ("email", "sms", "webhook", "mqtt")
 OTHERWISE = "otherwise"
 
 _DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -83,6 +64,7 @@ Duration = Annotated[
 ClockTime = Annotated[int, BeforeValidator(parse_clock)]
 Name = Annotated[str, Field(pattern=_NAME)]
 Channel = Literal["email", "sms", "webhook", "mqtt"]
+Kind = Literal["single", "extensive", "infrastructure"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Action = Literal[
     "contact_homecare",
@@ -98,6 +80,11 @@ Action = Literal[
     "incident_report",
     "confirm_checks",
 ]
+
+ACTIONS: tuple[str, ...] = get_args(Action)
+"""The decision vocabulary of ROUTINE.md: a step's action is one of these."""
+KINDS: tuple[str, ...] = get_args(Kind)
+WEEKDAYS: tuple[str, ...] = get_args(Weekday)
 
 
 class _Strict(BaseModel):
@@ -193,7 +180,7 @@ class RouteStepModel(_Strict):
 
 
 class RouteModel(_Strict):
-    kind: Literal["single", "extensive", "infrastructure"]
+    kind: Kind
     window: Name
     owner: Name | None = None
     handover: bool = False
