@@ -102,3 +102,25 @@ def test_state_effects_give_the_service_its_rows() -> None:
 
 def _at(line: str) -> datetime:
     return read_line(line).at
+
+
+def test_state_forget_closed_drops_only_finished_incidents() -> None:
+    run = Run(registry([f"{gw},g1,22:30,yes,yes,C,R," for gw in GWS]))
+    t = local("2027-03-09 10:00")
+    for gw in GWS:
+        run.report(t, gw)
+    steps = [
+        (t, "gw-a", "failed"),
+        (t + timedelta(hours=1), "gw-a", "up"),
+        (local("2027-03-09 22:00"), "gw-b", "failed"),
+        (local("2027-03-09 22:20"), "gw-b", "up"),
+        (local("2027-03-09 23:00"), "gw-c", "up"),
+    ]
+    for (at, gw, camera), (later, _, _) in zip(steps, [*steps[1:], steps[-1]], strict=True):
+        run.report(at, gw, camera=camera)
+        run.alive(at, later)
+    closed = {i.id: bool(i.live_tasks()) for i in run.engine.incidents.values() if not i.live}
+    assert sorted(closed.values()) == [False, True]  # gw-b's visit at 22:30 is kept
+    dropped = run.engine.forget_closed(local("2027-03-10 00:00"))
+    assert dropped == [iid for iid, busy in closed.items() if not busy]
+    assert len(run.engine.incidents) == 1
