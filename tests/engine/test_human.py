@@ -16,7 +16,8 @@ from central.engine import (
     VendorCaseNumber,
     VisitDone,
 )
-from central.errors import UnknownTask
+from central.engine.tasks import _move
+from central.errors import EngineError, UnknownTask
 from tests.engine.helpers import Run, event, local, registry
 
 GWS = ("gw-a", "gw-b", "gw-c")
@@ -121,3 +122,12 @@ def test_human_no_visit_planned_asks_for_site_restart() -> None:
     ref = TaskRef(gateway=None, action="contact_homecare")
     run.feed(TaskDone(t + timedelta(minutes=5), ref, "lisa", outcome="no_visit_planned"))
     assert [(d.role, d.action) for d in run.tasks()][-1] == ("larmgruppen", "site_restart")
+
+
+def test_human_illegal_task_transition_raises() -> None:
+    run = night()
+    incident = next(iter(run.engine.incidents.values()))
+    task = next(t for t in incident.tasks.values() if t.action == "physical_visit")
+    task.status = "done"
+    with pytest.raises(EngineError):
+        _move(task, "acknowledged")

@@ -233,3 +233,17 @@ def test_single_outage_camera_back_before_lead_time_opens_nothing() -> None:
     run.report(local("2027-03-09 22:10"), "gw-a", camera="up")
     run.alive(local("2027-03-09 22:10"), local("2027-03-09 23:00"))
     assert run.decisions == []
+
+
+def test_single_outage_visit_plan_replaces_checks() -> None:
+    rows = [f"{gw},g1,22:30 01:30,yes,yes,C,R,23:15 03:00" for gw in GWS]
+    run = Run(registry(rows))
+    t = local("2027-03-09 20:00")
+    for gw in GWS:
+        run.report(t, gw)
+    run.report(t, "gw-a", camera="failed")
+    run.alive(t, local("2027-03-10 04:00"))
+    assert [r[4] for r in run.table("task_created") if r[3] == "physical_visit"] == [
+        "2027-03-09 23:15",
+        "2027-03-10 03:00",
+    ]
