@@ -69,7 +69,7 @@ class BrokerConfig(_Section):
         if self.tls and self.ca_file is None:
             raise ValueError("mqtts:// needs ca_file: the CA that signed the broker's certificate")
         if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("give both cert_file and key_file for a client certificate, or neither")
+            raise ValueError("give both cert_file and key_file (a client certificate), or neither")
         return self
 
     @property
@@ -94,9 +94,7 @@ class DatabaseConfig(_Section):
     @classmethod
     def _url(cls, value: str) -> str:
         if not value.startswith(("sqlite:///", "postgresql+psycopg://", "postgresql://")):
-            raise ValueError(
-                "must be sqlite:///PATH or postgresql+psycopg://user@host:5432/dbname"
-            )
+            raise ValueError("must be sqlite:///PATH or postgresql+psycopg://user@host:5432/dbname")
         if value.startswith("postgresql://"):
             return "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value

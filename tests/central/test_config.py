@@ -34,7 +34,8 @@ def test_config_defaults_sqlite_and_no_channels() -> None:
 def test_config_unknown_key_names_key_value_and_fix() -> None:
     with pytest.raises(ConfigError) as err:
         parse_config(_minimal(smtp={"hots": "mail"}), "c.toml")
-    assert "c.toml: smtp.hots = 'mail': unknown key; remove it or fix its spelling" in str(err.value)
+    expected = "c.toml: smtp.hots = 'mail': unknown key; remove it or fix its spelling"
+    assert expected in str(err.value)
 
 
 def test_config_bad_phone_names_fix() -> None:
