@@ -143,7 +143,7 @@ class SmsSink:
                     self.send_response(401)
                     self.end_headers()
                     return
-                form = {k: v[0] for k, v in parse_qs(raw).items()}
+                form: dict[str, Any] = {k: v[0] for k, v in parse_qs(raw).items()}
                 form["_key"] = self.headers.get("Idempotency-Key")
                 form["_json"] = json.loads(raw) if raw.startswith("{") else None
                 sink.posts.append(form)

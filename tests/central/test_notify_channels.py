@@ -66,7 +66,9 @@ def test_email_server_down_is_a_transient_failure() -> None:
 
 
 def test_sms_posts_elks_form_with_basic_auth_and_key(sms: SmsSink) -> None:
-    config = SmsConfig(url=sms.url, username=sms.user, password=sms.password, sender="Driftvakt")
+    config = SmsConfig(
+        url=sms.url, username=sms.user or "", password=sms.password, sender="Driftvakt"
+    )
     SmsChannel(ElksSms(config)).send(MSG)
     (post,) = sms.posts
     assert post["from"] == "Driftvakt" and post["to"] == "a@x.se" and post["message"] == "Hej åäö"
@@ -75,13 +77,13 @@ def test_sms_posts_elks_form_with_basic_auth_and_key(sms: SmsSink) -> None:
 
 def test_sms_wrong_password_is_permanent_server_error_is_not(sms: SmsSink) -> None:
     with pytest.raises(DeliveryError) as err:
-        SmsChannel(ElksSms(SmsConfig(url=sms.url, username=sms.user, password="x"))).send(MSG)
+        SmsChannel(ElksSms(SmsConfig(url=sms.url, username=sms.user or "", password="x"))).send(MSG)
     assert err.value.permanent and "401" in str(err.value)
     sms.status = 503
     with pytest.raises(DeliveryError) as err:
-        SmsChannel(ElksSms(SmsConfig(url=sms.url, username=sms.user, password=sms.password))).send(
-            MSG
-        )
+        SmsChannel(
+            ElksSms(SmsConfig(url=sms.url, username=sms.user or "", password=sms.password))
+        ).send(MSG)
     assert not err.value.permanent
 
 
