@@ -13,23 +13,22 @@ from central.notify.channels import (
     message_id,
 )
 from central.notify.links import AckLinks, find_reply_code, new_reply_code
-from central.notify.templates import Notice, Rendered, local, render
+from central.notify.messages import Acknowledgement, email_text, sms_text
 
 __all__ = [
     "AckLinks",
+    "Acknowledgement",
     "Channel",
     "ElksSms",
     "EmailChannel",
     "MqttChannel",
-    "Notice",
     "Outgoing",
-    "Rendered",
     "SmsChannel",
     "SmsProvider",
     "WebhookChannel",
+    "email_text",
     "find_reply_code",
-    "local",
     "message_id",
     "new_reply_code",
-    "render",
+    "sms_text",
 ]

@@ -136,13 +136,17 @@ class WebhookChannel:
 
 
 class MqttChannel:
-    """Publishes the message text on a topic given as the recipient, confirmed by PUBACK."""
+    """Publishes the body, retained, on the topic given as the recipient (an incident's
+    summary topic; an empty body clears it), confirmed by the broker's PUBACK.
 
-    def __init__(self, publish: Callable[[str, bytes], bool]) -> None:
+    :param publish: ``(tenant, topic, payload) -> confirmed``, the MQTT link's.
+    """
+
+    def __init__(self, publish: Callable[[str, str, bytes], bool]) -> None:
         self._publish = publish
 
     def send(self, message: Outgoing) -> None:
-        if not self._publish(message.recipient, message.body.encode()):
+        if not self._publish(message.tenant, message.recipient, message.body.encode()):
             raise DeliveryError("MQTT publish not confirmed by the broker")
 
 
