@@ -67,14 +67,14 @@ class Central:
         self.store = Store(config.database.url)
         self.inbox: queue.Queue[Inbound] = queue.Queue()
         self.links: dict[str, MqttLink] = {}
-        self.service: Service | None = None
+        self._service: Service | None = None
         self.worker: OutboxWorker | None = None
         self.ingest: Ingest | None = None
         self._stopping = threading.Event()
 
     def start(self) -> Central:
         self.store.upgrade()
-        service = self.service = Service(self.config, self.store, self.clock)
+        service = self._service = Service(self.config, self.store, self.clock)
         self.links = {
             t: MqttLink(self.config.broker, t, self.inbox, self.clock) for t in self.config.tenants
         }
@@ -92,6 +92,12 @@ class Central:
         self.ingest.start()
         log.info("driftvakt-central running for %s", ", ".join(self.config.tenants))
         return self
+
+    @property
+    def service(self) -> Service:
+        if self._service is None:
+            raise RuntimeError("the service is not started")
+        return self._service
 
     def _publish(self, tenant: str, topic: str, payload: bytes) -> bool:
         return self.links[tenant].publish(topic, payload).rc == mqtt.MQTT_ERR_SUCCESS
@@ -112,7 +118,6 @@ class Central:
 
     def run_until_stopped(self) -> None:
         """The timer loop: fire due timers (catching up first), tick liveness, flush the fleet."""
-        assert self.service is not None
         timing = self.config.timing
         last_tick = last_flush = 0.0
         while not self._stopping.is_set():
@@ -131,7 +136,6 @@ class Central:
 
     def _sleep(self, poll_s: float) -> float:
         """Until the next timer is due, at most ``poll_s``."""
-        assert self.service is not None
         try:
             due = self.service.next_timer()
         except Exception:
@@ -153,9 +157,9 @@ class Central:
         if self.worker is not None:
             self.worker.close()
             self.worker = None
-        if self.service is not None:
+        if self._service is not None:
             try:
-                self.service.flush_fleet()
+                self._service.flush_fleet()
             except Exception:
                 log.exception("could not write the fleet state at shutdown")
         for link in self.links.values():
