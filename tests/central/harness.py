@@ -160,3 +160,32 @@ def event(kind: str, at: datetime, seq: int, device: str = "camera", boot: str =
 
 def config_of(data: dict[str, Any]) -> CentralConfig:
     return parse_config(data)
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """Enough TOML for a config document: tables of strings, numbers, booleans and lists."""
+    head: list[str] = []
+    tables: list[str] = []
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return json.dumps(str(v))
+
+    def table(name: str, body: dict[str, Any]) -> None:
+        plain = {k: v for k, v in body.items() if not isinstance(v, dict)}
+        tables.append(f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in plain.items()))
+        for k, v in body.items():
+            if isinstance(v, dict):
+                table(f"{name}.{k}", v)
+
+    for key, v in data.items():
+        if isinstance(v, dict):
+            table(key, v)
+        else:
+            head.append(f"{key} = {value(v)}\n")
+    return "".join(head) + "\n" + "\n".join(tables)
