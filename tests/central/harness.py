@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time as time_module
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, time, timedelta
@@ -189,3 +190,14 @@ def to_toml(data: dict[str, Any]) -> str:
         else:
             head.append(f"{key} = {value(v)}\n")
     return "".join(head) + "\n" + "\n".join(tables)
+
+
+class TickingClock:
+    """Real time passing, but starting at a chosen moment (a weekday morning)."""
+
+    def __init__(self, start: datetime) -> None:
+        self._start = start
+        self._t0 = time_module.monotonic()
+
+    def __call__(self) -> datetime:
+        return self._start + timedelta(seconds=time_module.monotonic() - self._t0)
