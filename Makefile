@@ -42,3 +42,6 @@ clean:
 
 bench-engine: venv
 	$(BIN)/python -m tests.bench.bench_replay
+
+bench-central: venv
+	$(BIN)/python -m tests.bench.bench_central

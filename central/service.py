@@ -123,6 +123,7 @@ class Service:
             "decisions": 0,
             "timers_fired": 0,
             "stale_timers": 0,
+            "coalesced": 0,
             "inputs": 0,
         }
         with store.session() as session:
@@ -220,17 +221,31 @@ class Service:
 
     # --- MQTT input (the ingest thread) ---------------------------------------------
     def apply(self, items: list[Item]) -> None:
-        """Feed one batch from ingest, in arrival order."""
-        for item in items:
+        """Feed one batch from ingest, in arrival order.
+
+        Every state snapshot updates the fleet board, but only the newest of each
+        gateway in the batch goes to the engine: a snapshot is last-value state, and
+        the newer one, a few milliseconds later, supersedes it (events never coalesce).
+        """
+        newest = {_state_key(item): i for i, item in enumerate(items) if _state_key(item)}
+        for i, item in enumerate(items):
             try:
                 if isinstance(item, LinkChanged):
                     self._link(item)
+                elif newest.get(_state_key(item), i) != i:
+                    self._coalesced(item)
                 else:
                     self._message(item)
             except Exception:
                 # The input is not lost for good: retained state comes again on reconnect,
                 # and an unrecorded event was not marked processed.
                 log.exception("input from %s could not be applied", _source(item))
+
+    def _coalesced(self, parsed: Parsed) -> None:
+        topic, body = parsed.message.topic, parsed.message.body
+        if topic.tenant in self._tenants and topic.gateway and isinstance(body, StateSnapshot):
+            self.fleet.state(topic.tenant, topic.gateway, body, parsed.at)
+            self.counters["coalesced"] += 1
 
     def _link(self, change: LinkChanged) -> None:
         kind = BrokerRestored if change.up else BrokerLost
@@ -495,6 +510,12 @@ class Service:
 def _known_phones(config: CentralConfig) -> set[str]:
     contacts = [*config.contacts.roles.values(), *config.contacts.groups.values()]
     return {p for c in contacts for p in c.phone}
+
+
+def _state_key(item: Item) -> tuple[str, str] | None:
+    if isinstance(item, Parsed) and item.message.topic.kind is TopicKind.STATE:
+        return item.message.topic.tenant, item.message.topic.gateway or ""
+    return None
 
 
 def _source(item: Item) -> str:
