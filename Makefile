@@ -47,5 +47,6 @@ clean:
 bench-engine: venv
 	$(BIN)/python -m tests.bench.bench_replay
 
+.PHONY: bench-central
 bench-central: venv
 	$(BIN)/python -m tests.bench.bench_central

@@ -194,9 +194,8 @@ class Service:
                     )
                 )
             if note is not None:
-                audit.record(
-                    session, at=now, tenant=rt.name, kind="human", actor=actor, detail=note
-                )
+                kind = "link" if actor == "mqtt" else "human"
+                audit.record(session, at=now, tenant=rt.name, kind=kind, actor=actor, detail=note)
             written = self._record(session, rt, effects, now, actor)
         if written.outbox:
             self.on_outbox()
@@ -252,6 +251,7 @@ class Service:
         self._feed(
             change.tenant,
             lambda now: kind(at=now),
+            actor="mqtt",
             note={
                 "action": "broker_restored" if change.up else "broker_lost",
                 "reason": change.reason,
