@@ -69,6 +69,16 @@ def test_service_role_without_address_is_a_visible_dead_letter(service: Service)
     assert service.metrics()["outbox"]["pending"] == 2  # the SMS and the MQTT summary
 
 
+def test_service_dead_letter_can_be_retried_once_fixed(service: Service) -> None:
+    _outage(service, "gw-a")
+    (dead,) = service.dead_letters()
+    service.retry_dead_letter(dead["id"], by="operatör-1")
+    assert service.dead_letters() == []
+    assert service.metrics()["outbox"]["pending"] == 3
+    with pytest.raises(ActionError, match="no dead letter"):
+        service.retry_dead_letter(dead["id"], by="operatör-1")
+
+
 def test_service_ack_by_link_and_by_sms_code(service: Service) -> None:
     _outage(service, "gw-a")
     (task,) = service.tasks()
