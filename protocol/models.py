@@ -40,8 +40,8 @@ UtcTime = Annotated[
     AfterValidator(_utc),
     PlainSerializer(format_time, return_type=str, when_used="json"),
 ]
-MessageId = Annotated[str, Field(pattern=ID_RE.pattern)]
-DeviceName = Annotated[str, Field(pattern=DEVICE_RE.pattern)]
+MessageId = Annotated[str, Field(pattern=f"^{ID_RE.pattern}$")]
+DeviceName = Annotated[str, Field(pattern=f"^{DEVICE_RE.pattern}$")]
 
 
 class _Model(BaseModel):
