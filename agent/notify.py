@@ -63,8 +63,10 @@ class Notifier:
         if backend == "systemd" and library is None:
             raise ImportError("systemd-python is not installed (pip install systemd-python)")
         # systemd-python reads the process environment; an explicit env needs the fallback.
-        self.backend: str = "systemd" if library and env is None else "socket"
-        self._send = library if self.backend == "systemd" else self._fallback
+        self._send: Callable[[str], bool] = self._fallback
+        self.backend = "socket"
+        if library is not None and env is None:
+            self._send, self.backend = library, "systemd"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -72,7 +74,7 @@ class Notifier:
         return _socket_notify(state, self._env)
 
     def notify(self, state: str) -> bool:
-        """Send ``state`` (``KEY=value`` lines); never raises, logs once per failure."""
+        """Send ``state`` (``KEY=value`` lines); never raises, a failure is logged."""
         try:
             return self._send(state)
         except OSError as exc:

@@ -15,7 +15,8 @@ expiry (DESIGN.md, "Time"). Two sources, in order:
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
+import functools
+from collections.abc import Callable
 from pathlib import Path
 
 TIMESYNCD_FLAG = Path("/run/systemd/timesync/synchronized")
@@ -49,14 +50,20 @@ def synced_from_timex(status: int, maxerror_us: int) -> bool:
 
 def read_timex() -> tuple[int, int] | None:
     """``(status, maxerror_us)`` from the kernel, or None where adjtimex is unavailable."""
-    name = ctypes.util.find_library("c")
-    if name is None:
+    adjtimex = _adjtimex()
+    if adjtimex is None:
         return None
-    libc = ctypes.CDLL(name, use_errno=True)
     timex = _Timex()
-    if libc.adjtimex(ctypes.byref(timex)) < 0:
+    if adjtimex(ctypes.byref(timex)) < 0:
         return None
     return int(timex.status), int(timex.maxerror)
+
+
+@functools.cache
+def _adjtimex() -> Callable[..., int] | None:
+    # The running interpreter is linked against libc already: no library search
+    # (which would spawn ldconfig) on every heartbeat.
+    return getattr(ctypes.CDLL(None, use_errno=True), "adjtimex", None)
 
 
 def clock_synchronised(flag: Path = TIMESYNCD_FLAG) -> bool:

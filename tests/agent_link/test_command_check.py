@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from agent.commands import RecentCommands, Refused, check_command, result
+from agent.command_check import RecentCommands, Refused, check_command, result
 from protocol import Command, CommandType
 
 NOW = datetime(2027, 3, 9, 2, 0, tzinfo=UTC)
