@@ -40,6 +40,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from agent.command_check import RecentCommands, Refused, check_command, result
+from agent.config import AgentConfig
+from agent.errors import ConfigError, Problem
 from agent.outbox import InFlight, Outbox
 from agent.reporting import CommandOutcome, CommandTarget
 from agent.timesync import clock_synchronised
@@ -96,6 +98,35 @@ class LinkSettings:
 
     def topic(self, kind: TopicKind) -> str:
         return gateway_topic(self.tenant, self.gateway, kind)
+
+    @classmethod
+    def from_config(cls, config: AgentConfig) -> LinkSettings:
+        """Settings from the agent's configuration; reads ``password_file`` if given.
+
+        :raises ConfigError: the password file cannot be read.
+        """
+        broker = config.broker
+        password = broker.password
+        if broker.password_file is not None:
+            try:
+                password = broker.password_file.read_text().strip()
+            except OSError as exc:
+                problem = Problem("broker.password_file", str(broker.password_file), str(exc))
+                raise ConfigError("agent configuration", [problem]) from exc
+        return cls(
+            host=broker.host,
+            port=broker.port,
+            tenant=config.gateway.tenant,
+            gateway=config.gateway.id,
+            username=broker.username,
+            password=password,
+            tls=broker.tls,
+            ca_file=broker.ca_file,
+            cert_file=broker.cert_file,
+            key_file=broker.key_file,
+            keepalive_s=broker.keepalive_s,
+            heartbeat_s=config.gateway.heartbeat_s,
+        )
 
 
 @dataclass
