@@ -25,8 +25,6 @@ from protocol.names import DEVICE_RE, GATEWAY_RE, TENANT_RE
 DEFAULT_PATH = Path("/etc/driftvakt/agent.toml")
 _MAC = r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"
 
-Seconds = Annotated[float, Field(gt=0, le=86400)]
-
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -35,7 +33,7 @@ class _Section(BaseModel):
 class Gateway(_Section):
     tenant: Annotated[str, Field(pattern=f"^{TENANT_RE.pattern}$")]
     id: Annotated[str, Field(pattern=f"^{GATEWAY_RE.pattern}$")]
-    probe_interval_s: Annotated[float, Field(ge=1, le=3600)] = 10
+    probe_interval_s: Annotated[float, Field(ge=0.1, le=3600)] = 10
     heartbeat_s: Annotated[int, Field(ge=1, le=3600)] = 30
     outbox: Path = Path("/var/lib/driftvakt/outbox.sqlite3")
     state_file: Path = Path("/var/lib/driftvakt/state.json")
@@ -128,8 +126,8 @@ class Probe(_Section):
 class Device(_Section):
     relay_pin: Annotated[int, Field(ge=0, le=27)] | None = None
     """BCM pin of the device's relay; none means no automatic restart."""
-    off_time_s: Annotated[float, Field(ge=1, le=120)] = 10
-    boot_wait_s: Annotated[float, Field(ge=1, le=1800)] = 180
+    off_time_s: Annotated[float, Field(ge=0.1, le=120)] = 10
+    boot_wait_s: Annotated[float, Field(ge=0.1, le=1800)] = 180
     depends_on: str | None = None
     match: Literal["any", "all"] = "any"
     probes: Annotated[list[Probe], Field(min_length=1)]
