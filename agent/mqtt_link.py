@@ -10,10 +10,10 @@ Threads and who does what:
 - The link's worker thread owns the rest: it hands outbox rows to paho in
   order (at most ``window`` unacknowledged), deletes a row when its PUBACK
   comes back, validates commands and asks the runner to carry them out,
-  answers every command, and re-sends the last state as a heartbeat when the
-  runner has been quiet for ``heartbeat_s``.
+  answers every command.
 - The runner calls :meth:`MqttLink.event` and :meth:`MqttLink.state` (the
-  :class:`agent.reporting.Reporter` protocol): both only write the outbox.
+  :class:`agent.reporting.Reporter` protocol; the runner sends state on every
+  change and at least every ``heartbeat_s``): both only write the outbox.
 
 Ordering over a reconnect: paho re-sends its unacknowledged messages itself,
 right after ``on_connect`` returns. Until those are acknowledged the worker
@@ -180,8 +180,6 @@ class MqttLink:
         self._connected = False
         self._hold = False
         self._last_sent = 0
-        self._last_state_at = 0.0
-        self._devices: dict[str, DeviceState] | None = None
         self._worker: threading.Thread | None = None
         self._stopped = False
         self.client = self._make_client()
@@ -288,8 +286,6 @@ class MqttLink:
         self._inbox.put(("wake", None))
 
     def _snapshot(self, devices: Mapping[str, DeviceState], at: datetime) -> StateSnapshot:
-        self._devices = dict(devices)
-        self._last_state_at = time.monotonic()
         return StateSnapshot(
             v=1,
             ts=at,
@@ -376,11 +372,7 @@ class MqttLink:
 
     def _work(self) -> None:
         while True:
-            wait = max(0.0, self._last_state_at + self.settings.heartbeat_s - time.monotonic())
-            try:
-                item = self._inbox.get(timeout=wait if self._devices is not None else None)
-            except queue.Empty:
-                item = ("heartbeat", None)
+            item = self._inbox.get()
             if item is _STOP:
                 return
             try:
@@ -407,15 +399,8 @@ class MqttLink:
             log.error("broker refused the connection: %s", item[1])
         elif kind == "command":
             self._command(item[1], item[2], item[3])
-        elif kind == "heartbeat" and self._heartbeat_due():
-            assert self._devices is not None
-            self.state(self._devices, self._clock())
         with self._changed:
             self._changed.notify_all()
-
-    def _heartbeat_due(self) -> bool:
-        quiet = time.monotonic() - self._last_state_at
-        return self._devices is not None and quiet >= self.settings.heartbeat_s - 0.01
 
     def _set_connected(self, value: bool) -> None:
         with self._changed:
