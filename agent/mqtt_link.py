@@ -265,7 +265,7 @@ class MqttLink:
                 detail=dict(detail),
             )
             self.outbox.add(self.settings.topic(TopicKind.EVENTS), body.to_payload())
-            log.info("event %s device=%s detail=%s", type.value, device or "-", dict(detail))
+            log.info("event %s %s device=%s %s", body.id, type.value, device or "-", dict(detail))
         except Exception:
             log.exception("could not store event %s for %s", type.value, device)
         self._inbox.put(("wake", None))
