@@ -247,3 +247,45 @@ def _answer(service: str, request: bytes) -> bytes:
     body = b"ok"
     head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     return head.encode() + body
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one fake device in its own process, powered through a pin file.
+
+    ``python -m sim.devices camera 127.0.0.3 --pin-file $DRIFTVAKT_PIN_DIR/GPIO27``
+    prints ``{"ports": {...}}`` once it listens, then runs until SIGTERM or SIGINT.
+    """
+    import argparse
+    import json
+    import signal
+    from pathlib import Path
+
+    from sim.pins import FilePinLine
+
+    parser = argparse.ArgumentParser(prog="python -m sim.devices", description=main.__doc__)
+    parser.add_argument("name")
+    parser.add_argument("address")
+    parser.add_argument("--pin-file", type=Path, required=True)
+    parser.add_argument("--active-low", action="store_true")
+    parser.add_argument("--services", default="http,rtsp")
+    parser.add_argument("--boot-delay", type=float, default=0.3)
+    parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.OK.value)
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    device = FakeDevice(
+        args.name,
+        args.address,
+        services=args.services.split(","),
+        boot_delay_s=args.boot_delay,
+        mode=Mode(args.mode),
+    )
+    with device.attach(FilePinLine(args.pin_file, active_high=not args.active_low)):
+        print(json.dumps({"ports": device.ports}), flush=True)
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
