@@ -140,6 +140,10 @@ def _logged_count(home: AgentHome, type: str, device: str = "-") -> int:
     return sum(1 for _, t, d in _logged(home) if (t, d) == (type, device))
 
 
+def _wait_camera_ups(home: AgentHome, count: int) -> None:
+    wait_until(lambda: _logged_count(home, "device_up", "camera") >= count, 15)
+
+
 def test_agent_outbox_survives_broker_outage_and_two_agent_restarts(
     tmp_path: Path, make_home: Callable[..., AgentHome]
 ) -> None:
@@ -160,9 +164,9 @@ def test_agent_outbox_survives_broker_outage_and_two_agent_restarts(
             if boot > 1:
                 assert home.stop() == 0
                 home.start()
-            wait_until(lambda b=boot: _logged_count(home, "device_up", "camera") >= 2 * b - 1, 15)
+            _wait_camera_ups(home, 2 * boot - 1)
             home.hang_camera()
-            wait_until(lambda b=boot: _logged_count(home, "device_up", "camera") >= 2 * b, 15)
+            _wait_camera_ups(home, 2 * boot)
         assert home.camera.boots == 4
         broker.start()  # the third agent run reconnects and empties its outbox
         watcher.wait(lambda w: len({e.id for e in w.events()}) == len(_logged(home)), timeout=30)
