@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
-from protocol.names import DEVICE_RE, ID_RE
+from protocol.names import DEVICE_RE, GATEWAY_RE, ID_RE
 
 MAX_PAYLOAD = 8 * 1024
 """Bytes. A larger payload is rejected whatever its topic."""
@@ -170,7 +170,7 @@ class IncidentSummary(_Model):
     v: Literal[1]
     id: MessageId
     kind: IncidentKind
-    gateways: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]]
+    gateways: list[Annotated[str, Field(pattern=f"^{GATEWAY_RE.pattern}$")]]
     opened: UtcTime
     updated: UtcTime
     owner_role: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]

@@ -12,6 +12,7 @@ this one is for driving and observing the broker from outside.
 from __future__ import annotations
 
 import queue
+import socket
 import ssl
 import struct
 import threading
@@ -242,6 +243,22 @@ class BrokerClient:
                 out.append(self._messages.get_nowait())
             except queue.Empty:
                 return out
+
+    def drop(self) -> None:
+        """Cut the connection without a DISCONNECT, as a crash or a power cut does.
+
+        The broker then publishes the client's last will. The client is closed afterwards.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        sock = self.client.socket()
+        if isinstance(sock, socket.socket):  # an ssl.SSLSocket is one too
+            sock.shutdown(socket.SHUT_RDWR)
+        # The DISCONNECT cannot pass the cut socket: this only tells the loop
+        # thread not to reconnect, so that it ends at once.
+        self.client.disconnect()
+        self.client.loop_stop()
 
     def close(self) -> None:
         """Disconnect and stop the loop; safe to call again."""

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from paho.mqtt.enums import MQTTProtocolVersion
 
 from protocol import TopicKind, gateway_topic
-from sim.broker import Broker, BrokerClient
+from sim.broker import Broker, BrokerClient, make_client
 from tests.conftest import TENANT
 
 Connect = Callable[..., BrokerClient]
@@ -153,3 +153,42 @@ def test_acl_denials_are_in_the_broker_log(broker: Broker, broker_client: Connec
     denied = [line for line in broker.log_text(since).splitlines() if "Denied PUBLISH" in line]
     assert len(denied) == 1
     assert topic("gw-13", TopicKind.STATE) in denied[0]
+
+
+def test_acl_retained_message_of_other_gateway_is_not_delivered(broker_client: Connect) -> None:
+    owner = broker_client("gw-17")
+    availability = topic("gw-17", TopicKind.AVAILABILITY)
+    owner.publish(availability, b"online", retain=True)
+    try:
+        central = broker_client("central")
+        central.subscribe(availability)
+        [stored] = central.until(availability)
+        assert stored.retain  # the retained message exists: central gets it on subscribing
+
+        other = broker_client("gw-18")
+        other.subscribe(ALL)
+        central.publish(topic("gw-18", TopicKind.CMD), b"control")
+        assert [m.payload for m in other.until(topic("gw-18", TopicKind.CMD))] == [b"control"]
+    finally:
+        owner.publish(availability, b"", retain=True)  # clear it for later tests
+
+
+def test_acl_gateway_last_will_under_other_prefix_is_dropped(
+    broker: Broker, broker_client: Connect
+) -> None:
+    central = broker_client("central")
+    central.subscribe(ALL)
+    honest, forger = make_client(broker.account("gw-19")), make_client(broker.account("gw-20"))
+    honest.will_set(topic("gw-19", TopicKind.AVAILABILITY), b"offline", qos=1)
+    forger.will_set(topic("gw-19", TopicKind.STATE), b'{"forged": true}', qos=1)
+    since = broker.log_size()
+
+    BrokerClient.connect(forger, broker.host, broker.port).drop()
+    broker.wait_for_log("closed its connection", since)
+    BrokerClient.connect(honest, broker.host, broker.port).drop()
+
+    # The honest gateway's own will arrives, and nothing of the forger's came before it.
+    arrived = central.until(topic("gw-19", TopicKind.AVAILABILITY))
+    assert [(m.topic, m.payload) for m in arrived] == [
+        (topic("gw-19", TopicKind.AVAILABILITY), b"offline")
+    ]

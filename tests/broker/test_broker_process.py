@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import stat
+import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -109,3 +112,42 @@ def test_broker_files_certificates_and_key_modes(broker: Broker) -> None:
     assert [str(a) for a in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
     for key in (creds.keyfile, broker.directory / "server.key", broker.directory / "ca.key"):
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_broker_dies_with_a_killed_parent(tmp_path: Path) -> None:
+    script = (
+        "import sys, pathlib\n"
+        "from sim.broker import Broker\n"
+        "b = Broker(pathlib.Path(sys.argv[1]))\n"
+        "b.add_gateway('botkyrka', 'gw-a')\n"
+        "b.start()\n"
+        "print(b.pid, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None
+        pid = int(parent.stdout.readline())
+        assert Path(f"/proc/{pid}").exists()
+    finally:
+        parent.kill()  # SIGKILL: no finalizer, no atexit runs
+        parent.wait()
+
+    deadline = time.monotonic() + 5.0
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting for its reaper counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return status.rsplit(")", 1)[1].split()[0] != "Z"
