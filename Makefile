@@ -42,3 +42,7 @@ bench-broker: venv bootstrap
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: bench-agent
+bench-agent: venv bootstrap
+	$(BIN)/python -m tests.bench.bench_agent

@@ -23,6 +23,7 @@ sends nothing newer, so the broker sees events in outbox order.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -64,6 +65,7 @@ log = logging.getLogger(__name__)
 _STOP = object()
 
 
+@functools.cache
 def _agent_version() -> str:
     try:
         return metadata.version("driftvakt")
