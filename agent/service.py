@@ -88,9 +88,10 @@ def run(
     *,
     pin_factory: Any = None,
     reason_file: Path = STOP_REASON_FILE,
+    level: int = logging.INFO,
 ) -> int:
     """Run the agent until SIGTERM or SIGINT; returns the process exit code."""
-    configure_logging()
+    configure_logging(level)
     try:
         config = load_config(config_path)
     except ConfigError as exc:

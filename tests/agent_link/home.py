@@ -42,9 +42,8 @@ FAST = {
 
 
 def agent_command(config: Path, *args: str) -> list[str]:
-    """``driftvakt-agent run`` from this interpreter's environment."""
-    code = "import sys; from agent.service import run; sys.exit(run(sys.argv[1]))"
-    return [sys.executable, "-c", code, str(config)]
+    """``driftvakt-agent ARGS --config CONFIG`` from this interpreter's environment."""
+    return [str(Path(sys.executable).with_name("driftvakt-agent")), *args, "--config", str(config)]
 
 
 @dataclass
