@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import socket
 import subprocess
@@ -37,19 +38,27 @@ def _up(watcher: Watcher) -> bool:
     return {"router", "camera"} <= {e.device for e in watcher.events() if e.type == "device_up"}
 
 
+@contextlib.contextmanager
+def _running(broker: Broker, home: AgentHome) -> Iterator[Watcher]:
+    """The agent started with both devices seen up; on leaving, a clean stop, after
+    which everything the agent sent has arrived (``offline`` comes last)."""
+    with broker.client("central") as client:
+        watcher = Watcher(client, home.gateway)
+        home.start()
+        watcher.wait(_up)
+        yield watcher
+        assert home.stop() == 0
+        watcher.wait(lambda w: w.availability()[-1:] == [b"offline"])
+
+
 def test_agent_cycles_hung_camera_and_reports_in_order(
     link_broker: Broker, make_home: Callable[..., AgentHome]
 ) -> None:
     home = make_home(link_broker, LINK_GATEWAYS[8])
-    with link_broker.client("central") as client:
-        watcher = Watcher(client, home.gateway)
-        home.start()
-        watcher.wait(_up)
+    with _running(link_broker, home) as watcher:
         home.hang_camera()
         watcher.wait(lambda w: w.types("camera")[-4:] == HANG_CYCLE)
         assert home.camera.boots == 2  # the relay really cut its power
-        assert home.stop() == 0
-        watcher.wait(lambda w: w.availability()[-1:] == [b"offline"])
     assert watcher.types("camera") == ["device_up", *HANG_CYCLE]
     assert watcher.types(None) == ["agent_started", "agent_stopping"]
     assert watcher.events(None)[-1].detail == {"reason": "sigterm"}
@@ -60,16 +69,10 @@ def test_agent_dead_camera_fails_after_exactly_the_configured_attempts(
     link_broker: Broker, make_home: Callable[..., AgentHome]
 ) -> None:
     home = make_home(link_broker, LINK_GATEWAYS[9])
-    with link_broker.client("central") as client:
-        watcher = Watcher(client, home.gateway)
-        home.start()
-        watcher.wait(_up)
+    with _running(link_broker, home) as watcher:
         home.camera.set_mode(Mode.DEAD)
         watcher.wait(lambda w: "restart_exhausted" in w.types("camera"))
-        assert home.stop() == 0  # agent_stopping is last: everything before it has arrived
-        watcher.wait(lambda w: w.types(None)[-1:] == ["agent_stopping"])
-    camera = watcher.types("camera")
-    assert camera == [
+    assert watcher.types("camera") == [
         "device_up",
         "device_down",
         "restart_started",
@@ -87,17 +90,12 @@ def test_agent_router_dead_makes_camera_unreachable_and_cycles_router_first(
     link_broker: Broker, make_home: Callable[..., AgentHome]
 ) -> None:
     home = make_home(link_broker, LINK_GATEWAYS[10])
-    with link_broker.client("central") as client:
-        watcher = Watcher(client, home.gateway)
-        home.start()
-        watcher.wait(_up)
+    with _running(link_broker, home) as watcher:
         # Router first: behind a dead router the camera cannot be reached either.
         home.router.set_mode(Mode.DEAD)
         home.camera.set_mode(Mode.DEAD)
         watcher.wait(lambda w: "restart_started" in w.types("router"))
         watcher.wait(lambda w: "device_unreachable" in w.types("camera"))
-        assert home.stop() == 0
-        watcher.wait(lambda w: w.types(None)[-1:] == ["agent_stopping"])
     starts = [e.device for e in watcher.events() if e.type == "restart_started"]
     assert starts[0] == "router"
     assert "device_down" not in watcher.types("camera")
