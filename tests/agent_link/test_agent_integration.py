@@ -102,6 +102,18 @@ def test_agent_router_dead_makes_camera_unreachable_and_cycles_router_first(
     assert watcher.types("router")[:3] == ["device_up", "device_down", "restart_started"]
 
 
+def test_agent_sigterm_during_cut_restores_power_at_once(
+    link_broker: Broker, make_home: Callable[..., AgentHome]
+) -> None:
+    home = make_home(link_broker, LINK_GATEWAYS[15], timing={"off_time_s": 60})
+    with _running(link_broker, home) as watcher:
+        home.hang_camera()
+        wait_until(lambda: home.relay_cut(CAMERA_PIN), 10)
+    assert not home.relay_cut(CAMERA_PIN)  # long before the 60 s off-time
+    assert watcher.types()[-2:] == ["restart_started", "agent_stopping"]
+    assert home.camera.wait_answering(5)
+
+
 def test_agent_sigkill_during_cut_power_is_back_within_2_s_of_next_start(
     link_broker: Broker, make_home: Callable[..., AgentHome]
 ) -> None:
