@@ -149,7 +149,7 @@ def _serve(config: AgentConfig, relays: RelayBank, stop: threading.Event, why: A
         stop.set()
         with contextlib.suppress(RelayError):  # logged by the bank; run()'s close() retries
             relays.restore_all()
-        reason = {"reason": "error"} if failed else why()
+        reason: dict[str, Any] = {"reason": "error"} if failed else why()
         notifier.stopping(f"stopping: {reason['reason']}")
         link.stop(reason["reason"], reason.get("expected_back_s"))
         notifier.close()
