@@ -177,10 +177,11 @@ def show_state(config_path: Path | str = DEFAULT_PATH) -> int:
     link = "connected" if record.get("connected") else "NOT connected"
     print(f"gateway {config.gateway.tenant}/{config.gateway.id}, agent {snapshot['agent']}")
     print(f"published {snapshot['ts']} (boot {snapshot['boot']}, seq {snapshot['seq']})")
-    print(f"broker {record.get('broker')}: {link}; outbox {record.get('outbox_pending')} unsent")
+    queued = record.get("outbox_pending")
+    print(f"broker {record.get('broker')}: {link}; outbox {queued} queued (this snapshot included)")
     print(f"clock synchronised: {snapshot.get('time_synced')}")
     for name, device in snapshot["devices"].items():
-        rtt = f" rtt {device['rtt_ms']} ms" if device.get("rtt_ms") is not None else ""
+        rtt = f" rtt {device['rtt_ms']:.1f} ms" if device.get("rtt_ms") is not None else ""
         auto = "" if device.get("auto_restart", True) else " (no relay)"
         print(
             f"  {name:8} {device['health']:12} since {device['since']}"
