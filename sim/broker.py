@@ -334,8 +334,7 @@ class Broker:
         """Ready means: TLS with a client certificate, then CONNACK 0 for a real account."""
         deadline = time.monotonic() + timeout
         creds = self.account(next(iter(self._accounts)))
-        context = ssl.create_default_context(cafile=str(self.cafile))
-        context.load_cert_chain(str(creds.certfile), str(creds.keyfile))
+        context = creds.ssl_context()
         last = "not tried"
         while time.monotonic() < deadline:
             assert self._proc is not None

@@ -67,6 +67,12 @@ class Credentials:
     keyfile: Path
     cafile: Path
 
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client TLS context: trusts only the project CA, presents this account's certificate."""
+        context = ssl.create_default_context(cafile=str(self.cafile))
+        context.load_cert_chain(str(self.certfile), str(self.keyfile))
+        return context
+
 
 @dataclass(frozen=True, slots=True)
 class Received:
