@@ -42,3 +42,6 @@ bench-broker: venv bootstrap
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+bench-engine: venv
+	$(BIN)/python -m tests.bench.bench_replay
