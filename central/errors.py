@@ -58,3 +58,23 @@ class UnknownTask(EngineError, LookupError):
 
 class ReplayInputError(DriftvaktError, ValueError):
     """A line of a replay recording cannot be read (docs/replay.md)."""
+
+
+class StoreError(DriftvaktError, RuntimeError):
+    """The database cannot be reached or is not in the expected shape."""
+
+
+class BrokerError(DriftvaktError, ConnectionError):
+    """The MQTT broker cannot be reached or refused the connection."""
+
+
+class DeliveryError(DriftvaktError, RuntimeError):
+    """A notification could not be delivered; ``permanent`` says whether a retry may help."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+class ActionError(DriftvaktError, ValueError):
+    """A staff action names something that does not exist or cannot be done now."""
