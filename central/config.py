@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from central.errors import ConfigError
+from central.errors import ConfigError, Problem
 from protocol import is_tenant
 
 _PHONE_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -29,13 +29,14 @@ class _Section(BaseModel):
 
 def _secret(value: str | None, path: Path | None, key: str) -> str | None:
     if value is not None and path is not None:
-        raise ValueError(f"give {key} or {key}_file, not both")
+        raise ValueError(f"{key} is given twice; fix: give {key} or {key}_file, not both")
     if path is None:
         return value
     try:
         return path.read_text(encoding="utf-8").strip()
     except OSError as exc:
-        raise ValueError(f"cannot read {key}_file {str(path)!r}: {exc.strerror}") from exc
+        fix = "check the path and its permissions"
+        raise ValueError(f"cannot read {key}_file: {exc.strerror}; fix: {fix}") from exc
 
 
 class BrokerConfig(_Section):
@@ -60,16 +61,20 @@ class BrokerConfig(_Section):
     def _url(cls, value: str) -> str:
         parts = urlsplit(value)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError("must look like mqtts://host:8883 (or mqtt://host:1883 without TLS)")
+            raise ValueError("not a broker URL; fix: write mqtts://host:8883 (or mqtt://host:1883)")
         return value
 
     @model_validator(mode="after")
     def _password(self) -> BrokerConfig:
         object.__setattr__(self, "password", _secret(self.password, self.password_file, "password"))
         if self.tls and self.ca_file is None:
-            raise ValueError("mqtts:// needs ca_file: the CA that signed the broker's certificate")
+            raise ValueError(
+                "mqtts:// without ca_file; fix: set broker.ca_file to the CA of the broker"
+            )
         if (self.cert_file is None) != (self.key_file is None):
-            raise ValueError("give both cert_file and key_file (a client certificate), or neither")
+            raise ValueError(
+                "half a client certificate; fix: give cert_file and key_file, or neither"
+            )
         return self
 
     @property
@@ -94,7 +99,8 @@ class DatabaseConfig(_Section):
     @classmethod
     def _url(cls, value: str) -> str:
         if not value.startswith(("sqlite:///", "postgresql+psycopg://", "postgresql://")):
-            raise ValueError("must be sqlite:///PATH or postgresql+psycopg://user@host:5432/dbname")
+            fix = "write sqlite:///PATH or postgresql+psycopg://user@host/db"
+            raise ValueError(f"unsupported database; fix: {fix}")
         if value.startswith("postgresql://"):
             return "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
@@ -111,7 +117,7 @@ class Contact(_Section):
     def _email(cls, value: list[str]) -> list[str]:
         for item in value:
             if not _EMAIL_RE.match(item):
-                raise ValueError(f"{item!r} is not an e-mail address (name@example.se)")
+                raise ValueError(f"{item!r} is not an e-mail address; fix: write name@example.se")
         return value
 
     @field_validator("phone")
@@ -119,7 +125,9 @@ class Contact(_Section):
     def _phone(cls, value: list[str]) -> list[str]:
         for item in value:
             if not _PHONE_RE.match(item):
-                raise ValueError(f"{item!r} must be in E.164 form, e.g. +46701234567")
+                raise ValueError(
+                    f"{item!r} is not a phone number; fix: E.164 form, e.g. +46701234567"
+                )
         return value
 
 
@@ -134,7 +142,9 @@ class Contacts(_Section):
     def _roles(cls, value: dict[str, Contact]) -> dict[str, Contact]:
         for role in value:
             if not re.fullmatch(r"[a-z][a-z0-9_]{0,63}", role):
-                raise ValueError(f"role id {role!r} must be lower-case, e.g. larmgruppen")
+                raise ValueError(
+                    f"role id {role!r} is not an id; fix: lower-case, e.g. larmgruppen"
+                )
         return value
 
 
@@ -168,7 +178,7 @@ class SmsConfig(_Section):
     @classmethod
     def _url(cls, value: str) -> str:
         if urlsplit(value).scheme not in ("http", "https"):
-            raise ValueError("must be an http(s):// URL of the SMS API")
+            raise ValueError("not an HTTP URL; fix: the http(s):// URL of the SMS API")
         return value
 
     @model_validator(mode="after")
@@ -185,7 +195,7 @@ class WebhookConfig(_Section):
     @classmethod
     def _url(cls, value: str) -> str:
         if urlsplit(value).scheme not in ("http", "https"):
-            raise ValueError("must be an http(s):// URL that accepts a JSON POST")
+            raise ValueError("not an HTTP URL; fix: an http(s):// URL that accepts a JSON POST")
         return value
 
 
@@ -209,7 +219,7 @@ class LinksConfig(_Section):
     def _secret_given(self) -> LinksConfig:
         value = _secret(self.secret, self.secret_file, "secret")
         if value is None or len(value) < 16:
-            raise ValueError("secret must be at least 16 characters (e.g. `openssl rand -hex 32`)")
+            raise ValueError("secret missing or short; fix: 16+ characters (openssl rand -hex 32)")
         object.__setattr__(self, "secret", value)
         return self
 
@@ -245,22 +255,24 @@ class CentralConfig(_Section):
     def _tenants(cls, value: list[str]) -> list[str]:
         for tenant in value:
             if not is_tenant(tenant):
-                raise ValueError(f"tenant {tenant!r} must be lower-case letters, digits and '-'")
+                raise ValueError(
+                    f"tenant {tenant!r} is not a tenant id; fix: lower-case a-z, 0-9, '-'"
+                )
         if len(set(value)) != len(value):
-            raise ValueError("a tenant is listed twice")
+            raise ValueError("a tenant is listed twice; fix: list each once")
         return value
 
 
 def parse_config(data: dict[str, Any], source: str = "<config>") -> CentralConfig:
     """Validate an already-read TOML document.
 
-    :raises ConfigError: naming every bad key with its value and the fix.
+    :raises ConfigError: listing every bad key with its value and the fix.
     """
     try:
         return CentralConfig.model_validate(data)
     except ValidationError as exc:
-        lines = [f"{source}: {_explain(err)}" for err in exc.errors(include_url=False)]
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(lines)) from None
+        problems = [_problem(err) for err in exc.errors(include_url=False)]
+        raise ConfigError(source, problems) from None
 
 
 def load_config(path: Path) -> CentralConfig:
@@ -271,19 +283,25 @@ def load_config(path: Path) -> CentralConfig:
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the configuration: {exc.strerror}") from None
+        fix = "pass --config with the path of a readable file"
+        raise ConfigError(
+            str(path), [Problem("file", str(path), exc.strerror or "", fix)]
+        ) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        problem = Problem("file", str(path), f"not valid TOML: {exc}", "correct the TOML syntax")
+        raise ConfigError(str(path), [problem]) from None
     return parse_config(data, str(path))
 
 
-def _explain(err: Any) -> str:
+def _problem(err: Any) -> Problem:
     where = ".".join(str(p) for p in err["loc"]) or "(top level)"
     value = err.get("input")
+    shown = "(a table)" if isinstance(value, dict) else repr(value)
     if err["type"] == "extra_forbidden":
-        return f"{where} = {value!r}: unknown key; remove it or fix its spelling (docs/central.md)"
+        return Problem(
+            where, shown, "unknown key", "remove it or fix its spelling (docs/central.md)"
+        )
     if err["type"] == "missing":
-        return f"{where}: required key is missing; add it (see central.example.toml)"
-    message = str(err["msg"]).removeprefix("Value error, ")
-    shown = "" if isinstance(value, dict) else f" = {value!r}"
-    return f"{where}{shown}: {message}"
+        return Problem(where, "nothing", "required key is missing", "add it (central.example.toml)")
+    message, _, fix = str(err["msg"]).removeprefix("Value error, ").partition("; fix: ")
+    return Problem(where, shown, message, fix or "see docs/central.md")
