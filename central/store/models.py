@@ -225,3 +225,16 @@ class CommandRecord(Base):
     result_at: Mapped[datetime | None] = mapped_column(nullable=True)
     ok: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class EngineCheckpoint(Base):
+    """The engine's whole state for one tenant, written with every decision.
+
+    The engine is pure and keeps its state in memory; this row is what it is
+    rebuilt from after a restart, together with the retained messages.
+    """
+
+    __tablename__ = "engine_state"
+    tenant: Mapped[str] = mapped_column(String(32), primary_key=True)
+    state: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime]

@@ -57,9 +57,13 @@ def cancel(session: Session, owner: str, key: str | None = None) -> int:
     return len(rows)
 
 
-def claim_due(session: Session, now: datetime, limit: int = 50) -> list[Timer]:
+def claim_due(
+    session: Session, now: datetime, limit: int = 50, tenant: str | None = None
+) -> list[Timer]:
     """Due timers, oldest first, locked for this transaction (skipping others' locks)."""
     query = select(Timer).where(Timer.due_at <= now).order_by(Timer.due_at, Timer.id).limit(limit)
+    if tenant is not None:
+        query = query.where(Timer.tenant == tenant)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     return list(session.scalars(query))

@@ -51,6 +51,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_commands")),
     )
     op.create_table(
+        "engine_state",
+        sa.Column("tenant", sa.String(length=32), nullable=False),
+        sa.Column("state", sa.JSON(), nullable=False),
+        sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("tenant", name=op.f("pk_engine_state")),
+    )
+    op.create_table(
         "gateways",
         sa.Column("tenant", sa.String(length=32), nullable=False),
         sa.Column("gateway", sa.String(length=64), nullable=False),
@@ -202,6 +209,7 @@ def downgrade() -> None:
     op.drop_table("incidents")
     op.drop_table("homes")
     op.drop_table("gateways")
+    op.drop_table("engine_state")
     op.drop_table("commands")
     with op.batch_alter_table("audit", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_audit_incident_id"))

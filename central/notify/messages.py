@@ -1,0 +1,47 @@
+"""The shape of each channel's message around the engine's Swedish text.
+
+The engine writes a notification's subject and body (``central.engine``'s
+texts, one per action); this module only fits them to a channel: a short SMS
+(first line, with the reply code), a fuller e-mail (all of it, with the
+signed link and the code), and the JSON of the webhook. Nothing here adds
+client data: the engine's text carries none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+SMS_LIMIT = 306
+"""Characters: two concatenated GSM-7 segments."""
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgement:
+    """How a reader can acknowledge the task the message is about."""
+
+    url: str | None = None
+    code: str | None = None
+
+
+def sms_text(subject: str, body: str, ack: Acknowledgement | None) -> str:
+    """``Driftvakt: <subject>. <first line of body>`` plus the reply code, cut to fit."""
+    first = next((line for line in body.splitlines() if line.strip()), "")
+    tail = f" Kvittera: svara {ack.code}" if ack and ack.code else ""
+    text = f"Driftvakt: {subject}. {first}"
+    room = SMS_LIMIT - len(tail)
+    if len(text) > room:
+        text = text[: room - 1].rstrip() + "…"
+    return text + tail
+
+
+def email_text(subject: str, body: str, ack: Acknowledgement | None) -> tuple[str, str]:
+    """Subject and body of the e-mail: the whole text and how to acknowledge."""
+    lines = [body.rstrip()]
+    if ack and (ack.url or ack.code):
+        lines.append("")
+    if ack and ack.url:
+        lines.append(f"Kvittera uppgiften: {ack.url}")
+    if ack and ack.code:
+        lines.append(f"Du kan också kvittera genom att svara på sms:et med koden {ack.code}.")
+    lines += ["", "-- ", "Skickat automatiskt av Driftvakt."]
+    return f"[Driftvakt] {subject}", "\n".join(lines)
