@@ -14,7 +14,8 @@ class DriftvaktError(Exception):
 class Problem:
     """One thing wrong with an input file: where, what and how to fix it.
 
-    :param str where: the key path (``steps.contact_homecare.role``) or ``line 7, column night_checks``.
+    :param str where: the key path (``steps.contact_homecare.role``) or
+        ``line 7, column night_checks``.
     :param str value: the offending value, quoted as read.
     :param str message: what is wrong.
     :param str fix: what to write instead.
