@@ -84,7 +84,7 @@ def visit_done(
         raise Refused("Din roll kan inte registrera besök.")
     task = _task(ctx, principal, task_id, {"physical_visit"})
     ctx.service.visit_done(
-        task.id, restarted=restarted, camera_works=camera_works, by=principal.username
+        task.id, by=principal.username, restarted=restarted, camera_works=camera_works
     )
     _comment(ctx, principal, task, "visit_done", comment)
     ctx.live.poke()
@@ -96,15 +96,19 @@ def vendor_case(ctx: WebContext, principal: Principal, incident_id: str, case_nu
     if not case_number or len(case_number) > 100:
         raise ActionError("give the vendor's case number (1-100 characters)")
     with ctx.store.session() as session:
-        if session.get(Incident, incident_id) is None:
+        incident = session.get(Incident, incident_id)
+        if incident is None:
             raise NotFound(f"no such incident {incident_id!r}")
-    ctx.service.vendor_case(incident_id, case_number, by=principal.username)
+        tenant = incident.tenant
+    ctx.service.vendor_case(tenant, incident_id, case_number, by=principal.username)
     ctx.live.poke()
 
 
 def check_failed(ctx: WebContext, principal: Principal, tenant: str, gateway: str | None) -> None:
     """A failed digital check for one home, or for every camera (``gateway=None``)."""
-    ctx.service.check_failed(tenant, gateway, by=principal.username)
+    if tenant not in ctx.tenants:
+        raise NotFound(f"tenant {tenant!r} is not served here")
+    ctx.service.report_failed_check(tenant, gateway, by=principal.username)
     ctx.live.poke()
 
 

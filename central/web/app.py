@@ -13,7 +13,7 @@ import asyncio
 import hmac
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +34,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from central.errors import ActionError
+from central.policy import load_policy
 from central.store.db import Store
 from central.web import api, metrics, pages
 from central.web.accounts import Accounts, Principal
@@ -63,30 +64,52 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _no_counters() -> dict[str, Any]:
+    return {}
+
+
+def _running() -> dict[str, Any]:
+    return {"running": True}
+
+
 def create_app(
     service: Any,
     store: Store,
     settings: WebConfig,
     *,
     secret: str,
+    policy: Any = None,
+    tenants: list[str] | None = None,
+    counters: Callable[[], dict[str, Any]] = _no_counters,
+    health: Callable[[], dict[str, Any]] = _running,
     hasher: PasswordHasher | None = None,
     now: Callable[[], datetime] = _utcnow,
 ) -> FastAPI:
     """Build the app.
 
-    :param service: the central service (actions, counters, policy, health).
+    :param service: the central service (``central.service.Service``): staff actions.
     :param Store store: the central store, migrated.
     :param WebConfig settings: the ``[web]`` section.
     :param str secret: signs the session cookie (``web.secret`` or ``links.secret``).
+    :param policy: the active ``central.policy.Policy`` (default: the shipped one).
+    :param tenants: the tenants served (for "all cameras" reports).
+    :param counters: ingest counters for ``/metrics``.
+    :param health: the service's health for ``/healthz`` (``running`` must be true).
     :param PasswordHasher hasher: argon2 parameters (tests pass cheaper ones).
     :param now: the clock, aware UTC.
     """
+    if policy is None:
+        policy = load_policy()
     live = Live(store, settings.live_poll_s, now)
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     install_filters(templates)
     ctx = WebContext(
         service=service,
         store=store,
+        policy=policy,
+        tenants=list(tenants or []),
+        counters=counters,
+        health=health,
         accounts=Accounts(store, hasher),
         settings=settings,
         limiter=AttemptLimiter(
@@ -120,13 +143,34 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.ctx = ctx
+    app.middleware("http")(_security_headers)
     _handlers(app)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
     _public_routes(app)
-    app.include_router(pages.router)
-    app.include_router(api.router)
+    # Added as plain routes (not include_router) so that ``app.routes`` lists each
+    # one: the route test walks that list to prove every route asks for a role.
+    app.router.routes.extend([*pages.router.routes, *api.router.routes])
     _openapi_route(app)
     return app
+
+
+_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+
+async def _security_headers(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """No framing, no inline script, no caching of pages that may hold labels."""
+    response = await call_next(request)
+    response.headers.setdefault("Content-Security-Policy", _CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if not request.url.path.startswith("/static/"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
 
 
 def _wants_html(request: Request) -> bool:

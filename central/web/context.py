@@ -22,7 +22,15 @@ class WebContext:
     """The dashboard's collaborators; ``now`` and ``monotonic`` are the clocks."""
 
     service: Any
+    """The central service (``central.service.Service``): staff actions go through it."""
     store: Store
+    policy: Any
+    """The active policy (``central.policy.Policy``), for the coverage grid."""
+    tenants: list[str]
+    counters: Callable[[], dict[str, Any]]
+    """Ingest counters: ``received``, ``accepted`` and ``rejected`` by reason."""
+    health: Callable[[], dict[str, Any]]
+    """The service's own word on its health; ``running`` must be true."""
     accounts: Accounts
     settings: WebConfig
     limiter: AttemptLimiter

@@ -42,7 +42,8 @@ class Live:
         self._now = now
         self._queues: set[asyncio.Queue[str | None]] = set()
         self._last: dict[str, Any] = {}
-        self._wake = asyncio.Event()
+        self._wake: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
 
     def _fingerprints(self) -> dict[str, Any]:
@@ -58,6 +59,8 @@ class Live:
 
     async def run(self) -> None:
         """Watch until :meth:`close`; a failing look is logged and retried."""
+        self._loop = asyncio.get_running_loop()
+        wake = self._wake = asyncio.Event()
         while not self._stopping:
             try:
                 current = await asyncio.to_thread(self._fingerprints)
@@ -69,20 +72,26 @@ class Live:
                 for queue in list(self._queues):
                     for topic in changed:
                         queue.put_nowait(topic)
-            self._wake.clear()
+            wake.clear()
             try:
-                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+                await asyncio.wait_for(wake.wait(), self._poll_s)
             except TimeoutError:
                 pass
 
     def poke(self) -> None:
-        """Look now (after a person's own action, so that it shows at once)."""
-        self._wake.set()
+        """Look now (after a person's own action, so that it shows at once).
+
+        Safe from any thread: the sync routes run in a thread pool.
+        """
+        loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None and not loop.is_closed():
+            loop.call_soon_threadsafe(wake.set)
 
     def close(self) -> None:
         """Stop the loop and end every stream (so that shutdown does not wait on them)."""
         self._stopping = True
-        self._wake.set()
+        if self._wake is not None:
+            self._wake.set()
         for queue in list(self._queues):
             queue.put_nowait(None)
 

@@ -79,7 +79,7 @@ def _store_families(ctx: WebContext, now: datetime) -> list[str]:
 
 
 def _service_families(ctx: WebContext) -> list[str]:
-    counters: dict[str, Any] = ctx.service.counters()
+    counters = ctx.counters()
     accepted: Mapping[str, float] = counters.get("accepted", {})
     rejected: Mapping[str, float] = counters.get("rejected", {})
     return [
@@ -107,7 +107,7 @@ def health(ctx: WebContext) -> tuple[bool, dict[str, Any]]:
         detail["database"] = "ok"
     except Exception as exc:
         detail["database"] = f"error: {exc}"
-    service_health = ctx.service.health()
+    service_health = ctx.health()
     detail.update(service_health)
     healthy = detail["database"] == "ok" and bool(service_health.get("running", False))
     detail["status"] = "ok" if healthy else "unhealthy"

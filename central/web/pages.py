@@ -225,16 +225,12 @@ def check_failed_page(
     homes = sorted((h for h in homes if h.registered and h.active),
                    key=lambda h: (h.group, h.label or "", h.gateway))
     chosen = next((h for h in homes if f"{h.tenant}/{h.gateway}" == target), None)
-    tenants = sorted({h.tenant for h in homes}) or list(_tenants(ctx))
+    tenants = ctx.tenants or sorted({h.tenant for h in homes})
     everyone = target.startswith("all:") and target[4:] in tenants
     return render(
         request, me, "check_failed.html", "fleet", homes=homes, chosen=chosen,
         everyone=target[4:] if everyone else "", tenants=tenants,
     )
-
-
-def _tenants(ctx: WebContext) -> list[str]:
-    return list(getattr(ctx.service, "tenants", []) or [])
 
 
 @router.post("/check-failed")
@@ -251,3 +247,23 @@ def check_failed(
 def policy_page(request: Request, me: Annotated[Principal, Depends(need(Perm.POLICY))]) -> Response:
     grid = coverage(_ctx(request))
     return render(request, me, "policy.html", "", grid=grid)
+
+
+@router.get("/ack/{token}")
+def ack_link_page(request: Request, token: str, me: Who) -> Response:
+    """The signed link in an SMS or e-mail: sign in, see the task, then acknowledge."""
+    ctx = _ctx(request)
+    task_id = ctx.service.links.task_of(token)
+    with ctx.store.session() as session:
+        rows = [r for r in routine.tasks(session, role=None, labels=allows(me.role, Perm.LABELS),
+                                         live_only=False) if r.task.id == task_id]
+    if not rows:
+        raise actions.NotFound(f"no task {task_id!r}")
+    return render(request, me, "ack.html", "routine", row=rows[0], token=token)
+
+
+@router.post("/ack/{token}")
+def ack_link(request: Request, token: str, me: Who) -> Response:
+    ctx = _ctx(request)
+    actions.acknowledge(ctx, me, ctx.service.links.task_of(token))
+    return back("/tasks", "ack")

@@ -100,7 +100,7 @@ def _grid(policy: Any, kind: str, days: list[date], columns: tuple[str, ...]) ->
 
 def coverage(ctx: WebContext, today: date | None = None) -> Coverage:
     """The active policy's grid around ``today`` (default: today in Stockholm)."""
-    policy = ctx.service.policy
+    policy = ctx.policy
     today = today or ctx.now().astimezone(STOCKHOLM).date()
     monday = _ordinary_week(today)
     days = [monday + timedelta(days=i) for i in range(7)]
