@@ -85,9 +85,17 @@ class Fleet:
         with self._lock:
             entry = self._entry(tenant, gateway)
             entry.state_at, entry.heartbeat_s = at, snapshot.heartbeat_s
-            entry.boot, entry.seq, entry.time_synced = snapshot.boot, snapshot.seq, snapshot.time_synced
+            entry.boot, entry.seq, entry.time_synced = (
+                snapshot.boot,
+                snapshot.seq,
+                snapshot.time_synced,
+            )
             entry.devices = {
-                name: {"health": d.health.value, "since": d.since.isoformat(), "auto_restart": d.auto_restart}
+                name: {
+                    "health": d.health.value,
+                    "since": d.since.isoformat(),
+                    "auto_restart": d.auto_restart,
+                }
                 for name, d in snapshot.devices.items()
             }
 
@@ -102,8 +110,16 @@ class Fleet:
         with self._lock:
             for row in session.scalars(select(Gateway)):
                 self._gateways[(row.tenant, row.gateway)] = GatewayState(
-                    row.tenant, row.gateway, row.availability, row.availability_at, row.state_at,
-                    row.heartbeat_s, row.boot, row.seq, row.time_synced, dict(row.devices),
+                    row.tenant,
+                    row.gateway,
+                    row.availability,
+                    row.availability_at,
+                    row.state_at,
+                    row.heartbeat_s,
+                    row.boot,
+                    row.seq,
+                    row.time_synced,
+                    dict(row.devices),
                 )
 
     def flush(self, store: Store) -> int:

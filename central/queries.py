@@ -22,16 +22,25 @@ def incidents(session: Session, open_only: bool = True) -> list[dict[str, Any]]:
         query = query.where(Incident.status == "open")
     return [
         {
-            "id": i.id, "tenant": i.tenant, "kind": i.kind, "status": i.status,
-            "gateways": list(i.gateways), "opened": i.opened_at, "updated": i.updated_at,
-            "closed": i.closed_at, "owner_role": i.owner_role, "vendor_case": i.vendor_case,
+            "id": i.id,
+            "tenant": i.tenant,
+            "kind": i.kind,
+            "status": i.status,
+            "gateways": list(i.gateways),
+            "opened": i.opened_at,
+            "updated": i.updated_at,
+            "closed": i.closed_at,
+            "owner_role": i.owner_role,
+            "vendor_case": i.vendor_case,
             "policy": i.policy_hash,
         }
         for i in session.scalars(query)
     ]
 
 
-def tasks(session: Session, role: str | None = None, live_only: bool = True) -> list[dict[str, Any]]:
+def tasks(
+    session: Session, role: str | None = None, live_only: bool = True
+) -> list[dict[str, Any]]:
     query = select(Task).order_by(Task.due_at, Task.created_at)
     if role is not None:
         query = query.where(Task.role == role)
@@ -57,17 +66,36 @@ def dead_letters(session: Session) -> list[dict[str, Any]]:
 
 def _task(t: Task) -> dict[str, Any]:
     return {
-        "id": t.id, "incident": t.incident_id, "tenant": t.tenant, "step": t.step,
-        "role": t.role, "action": t.action, "status": t.status, "gateway": t.gateway,
-        "check": t.check_at, "due": t.due_at, "created": t.created_at,
-        "acknowledged": t.acknowledged_at, "acknowledged_by": t.acknowledged_by,
-        "reminders": t.reminders, "reply_code": t.reply_code, "draft": t.text,
+        "id": t.id,
+        "incident": t.incident_id,
+        "tenant": t.tenant,
+        "step": t.step,
+        "role": t.role,
+        "action": t.action,
+        "status": t.status,
+        "gateway": t.gateway,
+        "check": t.check_at,
+        "due": t.due_at,
+        "created": t.created_at,
+        "acknowledged": t.acknowledged_at,
+        "acknowledged_by": t.acknowledged_by,
+        "reminders": t.reminders,
+        "reply_code": t.reply_code,
+        "draft": t.text,
     }
 
 
 def _message(m: OutboxMessage) -> dict[str, Any]:
     return {
-        "id": m.id, "key": m.idempotency_key, "channel": m.channel, "recipient": m.recipient,
-        "subject": m.subject, "attempts": m.attempts, "status": m.status, "error": m.last_error,
-        "created": m.created_at, "incident": m.incident_id, "task": m.task_id,
+        "id": m.id,
+        "key": m.idempotency_key,
+        "channel": m.channel,
+        "recipient": m.recipient,
+        "subject": m.subject,
+        "attempts": m.attempts,
+        "status": m.status,
+        "error": m.last_error,
+        "created": m.created_at,
+        "incident": m.incident_id,
+        "task": m.task_id,
     }

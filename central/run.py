@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -21,6 +22,7 @@ from datetime import datetime
 import paho.mqtt.client as mqtt
 
 from central.config import CentralConfig
+from central.errors import BrokerError, StoreError
 from central.ingest import Ingest
 from central.mqtt_link import Inbound, MqttLink
 from central.notify import Channel, ElksSms, EmailChannel, MqttChannel, SmsChannel, WebhookChannel
@@ -73,15 +75,17 @@ class Central:
     def start(self) -> Central:
         self.store.upgrade()
         service = self.service = Service(self.config, self.store, self.clock)
-        self.links = {t: MqttLink(self.config.broker, t, self.inbox, self.clock)
-                      for t in self.config.tenants}
+        self.links = {
+            t: MqttLink(self.config.broker, t, self.inbox, self.clock) for t in self.config.tenants
+        }
         for link in self.links.values():
             link.start()
         service.publish = self._publish
         timing = self.config.timing
         backoff = outbox.Backoff(timing.retry_base_s, timing.retry_max_s, timing.max_attempts)
-        self.worker = OutboxWorker(self.store, self._channels(), backoff, self.clock,
-                                   timing.outbox_poll_s)
+        self.worker = OutboxWorker(
+            self.store, self._channels(), backoff, self.clock, timing.outbox_poll_s
+        )
         service.on_outbox = self.worker.kick
         self.worker.start()
         self.ingest = Ingest(self.inbox, service.apply)
@@ -158,3 +162,25 @@ class Central:
             link.close()
         self.links = {}
         self.store.close()
+
+
+def run_service(config: CentralConfig) -> int:
+    """Run until SIGTERM or SIGINT; the exit status for the CLI.
+
+    :returns: 0 after a clean stop, 3 when the database or broker is unreachable at start.
+    """
+    central = Central(config)
+    signal.signal(signal.SIGTERM, lambda *_: central.stop())
+    signal.signal(signal.SIGINT, lambda *_: central.stop())
+    try:
+        central.start()
+    except (StoreError, BrokerError) as exc:
+        print(f"driftvakt-central: {exc}", file=sys.stderr)
+        central.close()
+        return 3
+    try:
+        central.run_until_stopped()
+    finally:
+        central.close()
+        log.info("driftvakt-central stopped")
+    return 0

@@ -23,16 +23,18 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from central import queries
 from central.config import CentralConfig
-from central.engine import Engine, EngineState, load_engine_policy
-from central.engine.effects import Effect
-from central.engine.inputs import (
+from central.engine import (
     Acknowledge,
     BrokerLost,
     BrokerRestored,
     CheckFailed,
+    Effect,
+    Engine,
+    EngineState,
     GatewayMessage,
     Input,
     TaskDone,
@@ -47,6 +49,7 @@ from central.fleet import Fleet
 from central.ingest import Item, Parsed
 from central.mqtt_link import LinkChanged
 from central.notify import AckLinks, find_reply_code
+from central.policy import load_policy
 from central.store import (
     CommandRecord,
     EngineCheckpoint,
@@ -58,7 +61,7 @@ from central.store import (
     timers,
 )
 from central.store import registry as registry_rows
-from central.writer import EffectWriter
+from central.writer import EffectWriter, Written
 from protocol import (
     Availability,
     Command,
@@ -106,16 +109,22 @@ class Service:
         self.store = store
         self.clock = clock
         self.fleet = Fleet()
-        self.links = AckLinks(config.links.public_url, config.links.secret or "",
-                              config.links.max_age_h * 3600)
-        self._policy = load_engine_policy(config.policy)
+        self.links = AckLinks(
+            config.links.public_url, config.links.secret or "", config.links.max_age_h * 3600
+        )
+        self._policy = load_policy(config.policy)
         self._tenants = {t: self._load(t) for t in config.tenants}
         self.on_outbox: Callable[[], None] = lambda: None
         """Called after a commit that added outbox rows (the worker's ``kick``)."""
         self.publish: Publish | None = None
         """Set by the runner once the MQTT links are up; commands need it."""
-        self.counters: dict[str, int] = {"duplicates": 0, "decisions": 0, "timers_fired": 0,
-                                         "stale_timers": 0, "inputs": 0}
+        self.counters: dict[str, int] = {
+            "duplicates": 0,
+            "decisions": 0,
+            "timers_fired": 0,
+            "stale_timers": 0,
+            "inputs": 0,
+        }
         with store.session() as session:
             self.fleet.load(session)
 
@@ -136,8 +145,12 @@ class Service:
             raise ActionError(f"tenant {tenant!r} is not served by this central service") from None
 
     def _feed(
-        self, tenant: str, make: Callable[[datetime], Input], actor: str = "engine",
-        event: tuple[str, Event] | None = None, note: dict[str, Any] | None = None,
+        self,
+        tenant: str,
+        make: Callable[[datetime], Input],
+        actor: str = "engine",
+        event: tuple[str, Event] | None = None,
+        note: dict[str, Any] | None = None,
     ) -> list[Effect]:
         """One input, one transaction: dedup, engine, effects, checkpoint."""
         rt = self._tenant(tenant)
@@ -163,29 +176,43 @@ class Service:
         return effects
 
     def _commit(
-        self, rt: _Tenant, effects: list[Effect], now: datetime, actor: str,
-        event: tuple[str, Event] | None, note: dict[str, Any] | None,
+        self,
+        rt: _Tenant,
+        effects: list[Effect],
+        now: datetime,
+        actor: str,
+        event: tuple[str, Event] | None,
+        note: dict[str, Any] | None,
     ) -> int:
         with self.store.session() as session:
             if event is not None:
                 gateway, body = event
-                session.add(ProcessedEvent(event_id=body.id, tenant=rt.name,
-                                           gateway=gateway, received_at=now))
+                session.add(
+                    ProcessedEvent(
+                        event_id=body.id, tenant=rt.name, gateway=gateway, received_at=now
+                    )
+                )
             if note is not None:
-                audit.record(session, at=now, tenant=rt.name, kind="human", actor=actor, **note)
-            written = rt.writer.write(session, effects, now, rt.engine.state.policies, actor)
-            self._checkpoint(session, rt, now)
+                audit.record(
+                    session, at=now, tenant=rt.name, kind="human", actor=actor, detail=note
+                )
+            written = self._record(session, rt, effects, now, actor)
         if written.outbox:
             self.on_outbox()
         return written.decisions
 
-    def _checkpoint(self, session: Any, rt: _Tenant, now: datetime) -> None:
+    def _record(
+        self, session: Session, rt: _Tenant, effects: list[Effect], now: datetime, actor: str
+    ) -> Written:
+        """Write the effects and the engine's checkpoint, in the caller's transaction."""
+        state = rt.engine.to_dict()
+        written = rt.writer.write(session, effects, now, state["policies"], actor)
         row = session.get(EngineCheckpoint, rt.name)
         if row is None:
-            session.add(EngineCheckpoint(tenant=rt.name, state=rt.engine.state.to_dict(),
-                                         updated_at=now))
+            session.add(EngineCheckpoint(tenant=rt.name, state=state, updated_at=now))
         else:
-            row.state, row.updated_at = rt.engine.state.to_dict(), now
+            row.state, row.updated_at = state, now
+        return written
 
     def _seen(self, event_id: str) -> bool:
         with self.store.session() as session:
@@ -207,8 +234,14 @@ class Service:
 
     def _link(self, change: LinkChanged) -> None:
         kind = BrokerRestored if change.up else BrokerLost
-        self._feed(change.tenant, lambda now: kind(at=now), note={
-            "action": "broker_restored" if change.up else "broker_lost", "reason": change.reason})
+        self._feed(
+            change.tenant,
+            lambda now: kind(at=now),
+            note={
+                "action": "broker_restored" if change.up else "broker_lost",
+                "reason": change.reason,
+            },
+        )
 
     def _message(self, parsed: Parsed) -> None:
         message, topic = parsed.message, parsed.message.topic
@@ -251,8 +284,7 @@ class Service:
                         self.counters["stale_timers"] += 1
                         return True
                     effects = rt.engine.handle(TimerFired(at=now, token=row.key))
-                    written = rt.writer.write(session, effects, now, rt.engine.state.policies)
-                    self._checkpoint(session, rt, now)
+                    written = self._record(session, rt, effects, now, "timer")
             except Exception:
                 log.exception("%s: timer could not be fired; engine rolled back", rt.name)
                 self._tenants[rt.name] = self._load(rt.name)
@@ -276,8 +308,12 @@ class Service:
     def acknowledge(self, task_id: str, by: str) -> None:
         """Someone took the task: reminders and escalation stop."""
         tenant = self._task_tenant(task_id)
-        self._feed(tenant, lambda now: Acknowledge(at=now, ref=TaskRef(task=task_id), by=by),
-                   actor=by, note={"action": "acknowledge", "task": task_id})
+        self._feed(
+            tenant,
+            lambda now: Acknowledge(at=now, ref=TaskRef(task=task_id), by=by),
+            actor=by,
+            note={"action": "acknowledge", "task": task_id},
+        )
 
     def acknowledge_link(self, token: str) -> str:
         """Acknowledge through a signed link; returns the task id.
@@ -307,8 +343,12 @@ class Service:
 
     def task_done(self, task_id: str, by: str) -> None:
         tenant = self._task_tenant(task_id)
-        self._feed(tenant, lambda now: TaskDone(at=now, ref=TaskRef(task=task_id), by=by),
-                   actor=by, note={"action": "task_done", "task": task_id})
+        self._feed(
+            tenant,
+            lambda now: TaskDone(at=now, ref=TaskRef(task=task_id), by=by),
+            actor=by,
+            note={"action": "task_done", "task": task_id},
+        )
 
     def visit_done(
         self, task_id: str, by: str, restarted: bool, camera_works: bool | None = None
@@ -317,19 +357,30 @@ class Service:
         tenant = self._task_tenant(task_id)
         self._feed(
             tenant,
-            lambda now: VisitDone(at=now, ref=TaskRef(task=task_id), restarted=restarted,
-                                  camera_works=camera_works, by=by),
+            lambda now: VisitDone(
+                at=now,
+                ref=TaskRef(task=task_id),
+                restarted=restarted,
+                camera_works=camera_works,
+                by=by,
+            ),
             actor=by,
-            note={"action": "visit_done", "task": task_id, "restarted": restarted,
-                  "camera_works": camera_works},
+            note={
+                "action": "visit_done",
+                "task": task_id,
+                "restarted": restarted,
+                "camera_works": camera_works,
+            },
         )
 
     def vendor_case(self, tenant: str, incident_id: str, case_number: str, by: str) -> None:
         self._feed(
             tenant,
-            lambda now: VendorCaseNumber(at=now, incident=incident_id, case_number=case_number,
-                                         by=by),
-            actor=by, note={"action": "vendor_case", "incident": incident_id, "case": case_number},
+            lambda now: VendorCaseNumber(
+                at=now, incident=incident_id, case_number=case_number, by=by
+            ),
+            actor=by,
+            note={"action": "vendor_case", "incident": incident_id, "case": case_number},
         )
 
     def report_failed_check(
@@ -337,8 +388,10 @@ class Service:
     ) -> None:
         """A failed digital check, for one home or (``gateway=None``) every camera."""
         self._feed(
-            tenant, lambda now: CheckFailed(at=now, gateway=gateway, check=check, by=by),
-            actor=by, note={"action": "check_failed", "gateway": gateway or "all"},
+            tenant,
+            lambda now: CheckFailed(at=now, gateway=gateway, check=check, by=by),
+            actor=by,
+            note={"action": "check_failed", "gateway": gateway or "all"},
         )
 
     def power_cycle(self, tenant: str, gateway: str, device: str, by: str) -> str:
@@ -346,14 +399,36 @@ class Service:
         if self.publish is None:
             raise ActionError("not connected to the MQTT broker")
         now = self.clock()
-        command = Command(v=1, id=new_id(), ts=now, type=CommandType.POWER_CYCLE, device=device,
-                          by=by, expires=now + COMMAND_TTL)
+        command = Command(
+            v=1,
+            id=new_id(),
+            ts=now,
+            type=CommandType.POWER_CYCLE,
+            device=device,
+            by=by,
+            expires=now + COMMAND_TTL,
+        )
         with self.store.session() as session:
-            session.add(CommandRecord(id=command.id, tenant=tenant, gateway=gateway,
-                                      type=command.type.value, device=device, by=by,
-                                      sent_at=now, expires_at=command.expires))
-            audit.record(session, at=now, tenant=tenant, kind="command", actor=by,
-                         command=command.id, gateway=gateway, device=device)
+            session.add(
+                CommandRecord(
+                    id=command.id,
+                    tenant=tenant,
+                    gateway=gateway,
+                    type=command.type.value,
+                    device=device,
+                    by=by,
+                    sent_at=now,
+                    expires_at=command.expires,
+                )
+            )
+            audit.record(
+                session,
+                at=now,
+                tenant=tenant,
+                kind="command",
+                actor=by,
+                detail={"command": command.id, "gateway": gateway, "device": device},
+            )
         topic = gateway_topic(tenant, gateway, TopicKind.CMD)
         if not self.publish(tenant, topic, command.to_payload()):
             raise ActionError("the broker did not take the command; try again")
@@ -367,8 +442,14 @@ class Service:
                 log.warning("result for unknown command %s from %s", result.id, gateway)
                 return
             row.result_at, row.ok, row.detail = now, result.ok, result.detail
-            audit.record(session, at=now, tenant=tenant, kind="command", actor=gateway,
-                         command=result.id, ok=result.ok, detail=result.detail)
+            audit.record(
+                session,
+                at=now,
+                tenant=tenant,
+                kind="command",
+                actor=gateway,
+                detail={"command": result.id, "ok": result.ok, "detail": result.detail},
+            )
 
     def _task_tenant(self, task_id: str) -> str:
         with self.store.session() as session:
@@ -403,8 +484,11 @@ class Service:
 
     def metrics(self) -> dict[str, Any]:
         with self.store.session() as session:
-            by_status = dict(session.execute(
-                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+            by_status = dict(
+                session.execute(
+                    select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
+                ).all()
+            )
         return {**self.counters, "outbox": {str(k): int(v) for k, v in by_status.items()}}
 
 

@@ -32,7 +32,7 @@ from central.engine.effects import (
 )
 from central.notify import AckLinks, Acknowledgement, email_text, new_reply_code, sms_text
 from central.store import Home, Incident, OutboxMessage, Task, Timer, audit, outbox, timers
-from protocol import IncidentSummary, incident_topic
+from protocol import IncidentKind, IncidentSummary, incident_topic
 
 LIVE = ("open", "acknowledged")
 HOMECARE_ROLE = "hemtjanstgrupp"
@@ -77,15 +77,24 @@ class EffectWriter:
             if isinstance(effect, Decision):
                 decisions += 1
                 audit.record(
-                    session, at=now, tenant=self._tenant, kind="decision", actor=actor,
-                    incident_id=effect.incident, **effect.to_dict(),
+                    session,
+                    at=now,
+                    tenant=self._tenant,
+                    kind="decision",
+                    actor=actor,
+                    incident_id=effect.incident,
+                    detail=effect.to_dict(),
                 )
             elif isinstance(effect, Notification):
                 rows += self._notification(session, effect, now)
             elif isinstance(effect, TimerScheduled):
                 owner = effect.incident or f"gateway:{effect.gateway or '-'}"
                 timers.schedule(
-                    session, tenant=self._tenant, owner=owner, key=effect.token, due=effect.due,
+                    session,
+                    tenant=self._tenant,
+                    owner=owner,
+                    key=effect.token,
+                    due=effect.due,
                     payload={"purpose": effect.purpose},
                 )
             elif isinstance(effect, TimerCancelled):
@@ -104,9 +113,13 @@ class EffectWriter:
         row = session.get(Incident, record["id"])
         if row is None:
             row = Incident(
-                id=record["id"], tenant=self._tenant, kind=record["kind"],
-                opened_at=_time(record["opened"]), updated_at=now,
-                policy_id=record.get("policy", ""), policy_hash=record.get("policy", ""),
+                id=record["id"],
+                tenant=self._tenant,
+                kind=record["kind"],
+                opened_at=_time(record["opened"]),
+                updated_at=now,
+                policy_id=record.get("policy", ""),
+                policy_hash=record.get("policy", ""),
                 policy_snapshot=policies.get(record.get("policy", ""), {}),
             )
             session.add(row)
@@ -140,8 +153,13 @@ class EffectWriter:
         row = session.get(Task, data["id"])
         if row is None:
             row = Task(
-                id=data["id"], incident_id=incident.id, tenant=self._tenant, step=data["step"],
-                role=data["role"], action=data["action"], created_at=_time(data["created"]),
+                id=data["id"],
+                incident_id=incident.id,
+                tenant=self._tenant,
+                step=data["step"],
+                role=data["role"],
+                action=data["action"],
+                created_at=_time(data["created"]),
                 gateway=data.get("gateway"),
                 check_at=_time(data["check"]) if data.get("check") else None,
             )
@@ -164,10 +182,20 @@ class EffectWriter:
         if row.status == "closed":
             payload = ""
         else:
-            payload = IncidentSummary(
-                v=1, id=row.id, kind=row.kind, gateways=row.gateways, opened=row.opened_at,
-                updated=row.updated_at, owner_role=row.owner_role, open_tasks=open_tasks,
-            ).to_payload().decode()
+            payload = (
+                IncidentSummary(
+                    v=1,
+                    id=row.id,
+                    kind=IncidentKind(row.kind),
+                    gateways=row.gateways,
+                    opened=row.opened_at,
+                    updated=row.updated_at,
+                    owner_role=row.owner_role,
+                    open_tasks=open_tasks,
+                )
+                .to_payload()
+                .decode()
+            )
         key = f"summary:{row.id}:{row.updated_at.isoformat()}:{row.status}:{open_tasks}"
         topic = incident_topic(self._tenant, row.id)
         return int(self._enqueue(session, key, "mqtt", topic, "", payload, now, row.id, None))
@@ -175,26 +203,23 @@ class EffectWriter:
     # --- notifications ----------------------------------------------------------
     def _notification(self, session: Session, n: Notification, now: datetime) -> int:
         ack = self._ack(session, n.task)
-        contact = self._contact(session, n.role, n.incident)
+        incident = session.get(Incident, n.incident)
+        gateways = list(incident.gateways) if incident is not None else []
+        contact = self._contact(session, n.role, gateways)
         added = 0
         for channel in n.channels:
             if channel == "mqtt":
                 continue  # served by the incident's retained summary (PROTOCOL.md)
-            for recipient in self._recipients(channel, contact):
-                subject, body = self._body(channel, n, ack)
-                key = f"{n.key}:{channel}:{recipient}"
-                added += self._enqueue(session, key, channel, recipient, subject, body, now,
-                                       n.incident, n.task)
-            if not self._recipients(channel, contact):
+            recipients = self._recipients(channel, contact)
+            if not recipients:
                 self._unroutable(session, n, channel, now)
+            for recipient in recipients:
+                subject, body = _fit(channel, n, ack, gateways)
+                key = f"{n.key}:{channel}:{recipient}"
+                added += self._enqueue(
+                    session, key, channel, recipient, subject, body, now, n.incident, n.task
+                )
         return added
-
-    def _body(self, channel: str, n: Notification, ack: Acknowledgement | None) -> tuple[str, str]:
-        if channel == "sms":
-            return n.subject, sms_text(n.subject, n.body, ack)
-        if channel == "email":
-            return email_text(n.subject, n.body, ack)
-        return n.subject, n.body
 
     def _ack(self, session: Session, task_id: str | None) -> Acknowledgement | None:
         task = session.get(Task, task_id) if task_id else None
@@ -202,13 +227,12 @@ class EffectWriter:
             return None
         return Acknowledgement(url=self._links.url(task.id), code=task.reply_code)
 
-    def _contact(self, session: Session, role: str, incident_id: str) -> Contact:
+    def _contact(self, session: Session, role: str, gateways: list[str]) -> Contact:
         contacts = self._config.contacts
         if role != HOMECARE_ROLE:
             return contacts.roles.get(role, Contact())
-        incident = session.get(Incident, incident_id)
         groups = set()
-        for gateway in incident.gateways if incident else []:
+        for gateway in gateways:
             home = session.get(Home, (self._tenant, gateway))
             if home is not None:
                 groups.add(home.homecare_group)
@@ -229,28 +253,67 @@ class EffectWriter:
 
     def _unroutable(self, session: Session, n: Notification, channel: str, now: datetime) -> None:
         key = f"{n.key}:{channel}:-"
-        error = f"no {channel} address for role {n.role!r} (contacts in the config), or {channel} is not configured"
-        message = _message(self._tenant, key, channel, "-", n.subject, n.body, now, n.incident, n.task)
+        error = f"no {channel} address for role {n.role!r}: add it under [contacts] or [{channel}]"
+        message = _message(
+            self._tenant, key, channel, "-", n.subject, n.body, now, n.incident, n.task
+        )
         message.status, message.last_error = "dead", error
         outbox.enqueue(session, message)
 
     def _enqueue(
-        self, session: Session, key: str, channel: str, recipient: str, subject: str, body: str,
-        now: datetime, incident: str | None, task: str | None,
+        self,
+        session: Session,
+        key: str,
+        channel: str,
+        recipient: str,
+        subject: str,
+        body: str,
+        now: datetime,
+        incident: str | None,
+        task: str | None,
     ) -> int:
-        message = _message(self._tenant, key, channel, recipient, subject, body, now, incident, task)
+        message = _message(
+            self._tenant, key, channel, recipient, subject, body, now, incident, task
+        )
         return int(outbox.enqueue(session, message))
 
 
 def _message(
-    tenant: str, key: str, channel: str, recipient: str, subject: str, body: str, now: datetime,
-    incident: str | None, task: str | None,
+    tenant: str,
+    key: str,
+    channel: str,
+    recipient: str,
+    subject: str,
+    body: str,
+    now: datetime,
+    incident: str | None,
+    task: str | None,
 ) -> OutboxMessage:
     return OutboxMessage(
-        idempotency_key=key[:200], tenant=tenant, incident_id=incident, task_id=task,
-        channel=channel, recipient=recipient, subject=subject[:300], body=body,
-        created_at=now, next_attempt_at=now, attempts=0, status="pending", last_error="",
+        idempotency_key=key[:200],
+        tenant=tenant,
+        incident_id=incident,
+        task_id=task,
+        channel=channel,
+        recipient=recipient,
+        subject=subject[:300],
+        body=body,
+        created_at=now,
+        next_attempt_at=now,
+        attempts=0,
+        status="pending",
+        last_error="",
     )
+
+
+def _fit(
+    channel: str, n: Notification, ack: Acknowledgement | None, gateways: list[str]
+) -> tuple[str, str]:
+    if channel == "sms":
+        return n.subject, sms_text(n.subject, n.body, ack, gateways)
+    if channel == "email":
+        return email_text(n.subject, n.body, ack, gateways)
+    return n.subject, n.body
 
 
 def _owner(live: list[dict[str, Any]], record: dict[str, Any]) -> str:
@@ -274,4 +337,3 @@ def _cancel_token(session: Session, token: str) -> None:
 
 def _time(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
-

@@ -23,20 +23,32 @@ class Acknowledgement:
     code: str | None = None
 
 
-def sms_text(subject: str, body: str, ack: Acknowledgement | None) -> str:
-    """``Driftvakt: <subject>. <first line of body>`` plus the reply code, cut to fit."""
+def where(gateways: list[str]) -> str:
+    """The homes a message is about, by pseudonymous gateway id (never a name)."""
+    if len(gateways) == 1:
+        return f"gateway {gateways[0]}"
+    shown = ", ".join(gateways[:6]) + (" m.fl." if len(gateways) > 6 else "")
+    return f"{len(gateways)} hem: {shown}"
+
+
+def sms_text(subject: str, body: str, ack: Acknowledgement | None, gateways: list[str]) -> str:
+    """``Driftvakt: <subject> (<where>). <first line of body>`` plus the reply code, cut to fit."""
     first = next((line for line in body.splitlines() if line.strip()), "")
     tail = f" Kvittera: svara {ack.code}" if ack and ack.code else ""
-    text = f"Driftvakt: {subject}. {first}"
+    place = f" ({where(gateways)})" if gateways else ""
+    text = f"Driftvakt: {subject}{place}. {first}"
     room = SMS_LIMIT - len(tail)
     if len(text) > room:
         text = text[: room - 1].rstrip() + "…"
     return text + tail
 
 
-def email_text(subject: str, body: str, ack: Acknowledgement | None) -> tuple[str, str]:
-    """Subject and body of the e-mail: the whole text and how to acknowledge."""
-    lines = [body.rstrip()]
+def email_text(
+    subject: str, body: str, ack: Acknowledgement | None, gateways: list[str]
+) -> tuple[str, str]:
+    """Subject and body of the e-mail: where, the whole text, and how to acknowledge."""
+    lines = [f"Gäller {where(gateways)}.", ""] if gateways else []
+    lines.append(body.rstrip())
     if ack and (ack.url or ack.code):
         lines.append("")
     if ack and ack.url:

@@ -110,12 +110,14 @@ class OutboxWorker:
                 kind="notification",
                 actor="outbox",
                 incident_id=message.incident_id,
-                outbox_id=row_id,
-                channel=channel,
-                recipient=message.recipient,
-                key=message.key,
-                status=status,
-                error=error,
+                detail={
+                    "outbox_id": row_id,
+                    "channel": channel,
+                    "recipient": message.recipient,
+                    "key": message.key,
+                    "status": status,
+                    "error": error,
+                },
             )
         if error:
             self.failed += 1

@@ -22,14 +22,13 @@ def record(
     kind: str,
     actor: str,
     incident_id: str | None = None,
-    **detail: Any,
+    detail: dict[str, Any] | None = None,
 ) -> None:
     """Append one entry. ``detail`` must be JSON-serialisable and hold no client label."""
-    session.add(
-        AuditEntry(
-            at=at, tenant=tenant, kind=kind, actor=actor, incident_id=incident_id, detail=detail
-        )
+    entry = AuditEntry(
+        at=at, tenant=tenant, kind=kind, actor=actor, incident_id=incident_id, detail=detail or {}
     )
+    session.add(entry)
 
 
 def entries(

@@ -58,5 +58,7 @@ def replace(session: Session, tenant: str, homes: list[Home]) -> None:
 
 
 def load(session: Session, tenant: str) -> Registry:
-    rows = session.scalars(select(HomeRow).where(HomeRow.tenant == tenant).order_by(HomeRow.gateway))
+    rows = session.scalars(
+        select(HomeRow).where(HomeRow.tenant == tenant).order_by(HomeRow.gateway)
+    )
     return Registry(from_row(r) for r in rows)

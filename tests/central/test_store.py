@@ -142,7 +142,7 @@ def test_outbox_backoff_doubles_then_dead(store: Store) -> None:
 
 def test_audit_is_append_only(store: Store) -> None:
     with store.session() as s:
-        audit.record(s, at=T0, tenant="t", kind="human", actor="anna", action="ack")
+        audit.record(s, at=T0, tenant="t", kind="human", actor="anna", detail={"action": "ack"})
     with store.session() as s:
         (entry,) = audit.entries(s)
         assert entry.detail == {"action": "ack"} and entry.actor == "anna"
