@@ -1,5 +1,6 @@
-"""The operators' and staff's web dashboard and JSON API (docs/web.md)."""
+"""The operators' and staff's web dashboard and JSON API (docs/web.md).
 
-from central.web.app import PUBLIC_ROUTES, create_app
-
-__all__ = ["PUBLIC_ROUTES", "create_app"]
+``central.web.app.create_app`` builds it; ``central.web.server`` serves it
+inside ``driftvakt-central run``. This package file imports nothing, so that
+reading the configuration (``central.web.settings``) stays light.
+"""
