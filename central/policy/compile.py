@@ -69,7 +69,8 @@ def _problems(exc: ValidationError) -> list[Problem]:
     out = []
     for err in exc.errors(include_url=False):
         where = ".".join(str(p) for p in err["loc"]) or "(root)"
-        value = json.dumps(err.get("input"), default=str)[:80]
+        missing = err["type"] == "missing"
+        value = "(missing)" if missing else json.dumps(err.get("input"), default=str)[:80]
         out.append(Problem(where, value, err["msg"], _fix(err["type"], err["msg"])))
     return out
 
