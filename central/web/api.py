@@ -79,20 +79,29 @@ def me(principal: Who) -> dict[str, Any]:
 
 @router.get("/fleet", tags=["fleet"])
 def fleet_list(
-    request: Request, principal: Annotated[Principal, Depends(need(Perm.FLEET))],
-    group: str = "", state: str = "",
+    request: Request,
+    principal: Annotated[Principal, Depends(need(Perm.FLEET))],
+    group: str = "",
+    state: str = "",
 ) -> dict[str, Any]:
     """Every home: router and camera health, last heard, restarts in 24 h; counts by state."""
     ctx = _ctx(request)
     with ctx.store.session() as session:
-        board = fleet.fleet(session, ctx.now(), labels=allows(principal.role, Perm.LABELS),
-                            group=group or None, state=state or None)
+        board = fleet.fleet(
+            session,
+            ctx.now(),
+            labels=allows(principal.role, Perm.LABELS),
+            group=group or None,
+            state=state or None,
+        )
     return {"counts": dict(board.counts), "homes": [r.public() for r in board.rows]}
 
 
 @router.get("/gateways/{tenant}/{gateway}", tags=["fleet"])
 def gateway(
-    request: Request, tenant: str, gateway: str,
+    request: Request,
+    tenant: str,
+    gateway: str,
     principal: Annotated[Principal, Depends(need(Perm.FLEET))],
 ) -> dict[str, Any]:
     """One gateway: state, event history, commands and incidents."""
@@ -102,7 +111,10 @@ def gateway(
 
 @router.post("/gateways/{tenant}/{gateway}/power-cycle", tags=["fleet"], status_code=202)
 def power_cycle(
-    request: Request, tenant: str, gateway: str, body: PowerCycle,
+    request: Request,
+    tenant: str,
+    gateway: str,
+    body: PowerCycle,
     principal: Annotated[Principal, Depends(need(Perm.POWER_CYCLE))],
 ) -> dict[str, str]:
     """Send a remote power-cycle (``cmd``); the result appears on the gateway later."""
@@ -113,19 +125,20 @@ def power_cycle(
 
 @router.get("/incidents", tags=["incidents"])
 def incidents(
-    request: Request, principal: Annotated[Principal, Depends(need(Perm.INCIDENTS))],
+    request: Request,
+    principal: Annotated[Principal, Depends(need(Perm.INCIDENTS))],
     closed: bool = False,
 ) -> list[dict[str, Any]]:
     """Open (or closed) incidents, newest first."""
     with _ctx(request).store.session() as session:
-        rows = routine.incidents(session, closed=closed,
-                                 labels=allows(principal.role, Perm.LABELS))
+        rows = routine.incidents(session, closed=closed, labels=allows(principal.role, Perm.LABELS))
     return [r.public() for r in rows]
 
 
 @router.get("/incidents/{incident_id}", tags=["incidents"])
 def incident(
-    request: Request, incident_id: str,
+    request: Request,
+    incident_id: str,
     principal: Annotated[Principal, Depends(need(Perm.INCIDENTS))],
 ) -> dict[str, Any]:
     """One incident with its tasks, audit timeline and notifications with their delivery."""
@@ -138,7 +151,9 @@ def incident(
 
 @router.post("/incidents/{incident_id}/vendor-case", tags=["incidents"])
 def vendor_case(
-    request: Request, incident_id: str, body: VendorCase,
+    request: Request,
+    incident_id: str,
+    body: VendorCase,
     principal: Annotated[Principal, Depends(need(Perm.VENDOR_CASE))],
 ) -> dict[str, str]:
     """Record the vendor's case number; the policy forwards it to IT."""
@@ -155,8 +170,9 @@ def tasks(
     if role and allows(principal.role, Perm.TASKS_ALL):
         shown = None if role == "*" else role
     with _ctx(request).store.session() as session:
-        rows = routine.tasks(session, role=shown, labels=allows(principal.role, Perm.LABELS),
-                             live_only=not all)
+        rows = routine.tasks(
+            session, role=shown, labels=allows(principal.role, Perm.LABELS), live_only=not all
+        )
     return [r.public() for r in rows]
 
 
@@ -181,25 +197,33 @@ def visits(
     """Tonight's physical visits (noon to noon, Stockholm): to make, by check time; made."""
     ctx = _ctx(request)
     with ctx.store.session() as session:
-        todo, made = routine.visits(session, ctx.now(),
-                                    labels=allows(principal.role, Perm.LABELS))
+        todo, made = routine.visits(session, ctx.now(), labels=allows(principal.role, Perm.LABELS))
     return {"todo": [v.public() for v in todo], "done": [v.public() for v in made]}
 
 
 @router.post("/visits/{task_id}/done", tags=["visits"])
 def visit_done(
-    request: Request, task_id: str, body: VisitReport,
+    request: Request,
+    task_id: str,
+    body: VisitReport,
     principal: Annotated[Principal, Depends(need(Perm.VISIT_DONE))],
 ) -> dict[str, str]:
     """The visit was made; say whether the devices were restarted."""
-    actions.visit_done(_ctx(request), principal, task_id, restarted=body.restarted,
-                       camera_works=body.camera_works, comment=body.comment)
+    actions.visit_done(
+        _ctx(request),
+        principal,
+        task_id,
+        restarted=body.restarted,
+        camera_works=body.camera_works,
+        comment=body.comment,
+    )
     return {"status": "recorded"}
 
 
 @router.post("/check-failed", tags=["visits"])
 def check_failed(
-    request: Request, body: FailedCheck,
+    request: Request,
+    body: FailedCheck,
     principal: Annotated[Principal, Depends(need(Perm.CHECK_FAILED))],
 ) -> dict[str, str]:
     """A digital check failed, for one home or (``gateway: null``) every camera."""
@@ -212,20 +236,25 @@ def policy(
     request: Request, _p: Annotated[Principal, Depends(need(Perm.POLICY))]
 ) -> dict[str, Any]:
     """The active policy's weekly coverage: owner per half-hour band, uncovered and overlaps."""
-    cov = coverage(_ctx(request))
+    cov = coverage(_ctx(request).policy)
     return {
         "policy": cov.policy_id,
         "name": cov.policy_name,
         "fallback_role": cov.fallback_role,
-        "week_of": cov.week_of,
+        "holiday": cov.holiday,
         "grids": [
             {
                 "kind": g.kind,
                 "columns": list(g.columns),
                 "bands": [
-                    {"start": b.start, "end": b.end,
-                     "cells": [{"owner": c.owner, "window": c.window, "status": c.status}
-                               for c in b.cells]}
+                    {
+                        "start": b.start,
+                        "end": b.end,
+                        "cells": [
+                            {"owner": c.owner, "window": c.window, "status": c.status}
+                            for c in b.cells
+                        ],
+                    }
                     for b in g.bands
                 ],
             }

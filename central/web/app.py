@@ -181,10 +181,13 @@ def _handlers(app: FastAPI) -> None:
     @app.exception_handler(NotSignedIn)
     async def _not_signed_in(request: Request, _exc: NotSignedIn) -> Response:
         if _wants_html(request) and request.method == "GET":
-            target = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+            target = quote(
+                request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            )
             return RedirectResponse(f"/login?next={target}", status_code=303)
-        return JSONResponse({"detail": "sign in first"}, status_code=401,
-                            headers={"WWW-Authenticate": "Bearer"})
+        return JSONResponse(
+            {"detail": "sign in first"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
 
     @app.exception_handler(Refused)
     async def _refused(request: Request, exc: Refused) -> Response:
@@ -192,8 +195,9 @@ def _handlers(app: FastAPI) -> None:
 
     @app.exception_handler(NotFound)
     async def _not_found(request: Request, exc: NotFound) -> Response:
-        return _problem(request, 404, "Finns inte (den kan ha stängts eller tagits bort).",
-                        str(exc))
+        return _problem(
+            request, 404, "Finns inte (den kan ha stängts eller tagits bort).", str(exc)
+        )
 
     @app.exception_handler(ActionError)
     async def _action_error(request: Request, exc: ActionError) -> Response:
@@ -206,8 +210,10 @@ def _problem(request: Request, status: int, text: str, detail: str = "") -> Resp
     ctx: WebContext = request.app.state.ctx
     principal = getattr(request.state, "principal", None)
     return ctx.templates.TemplateResponse(
-        request, "error.html", {"text": text, "detail": detail, "me": principal,
-                                "status": status}, status_code=status,
+        request,
+        "error.html",
+        {"text": text, "detail": detail, "me": principal, "status": status},
+        status_code=status,
     )
 
 
@@ -261,14 +267,20 @@ def _public_routes(app: FastAPI) -> None:
         session_id = _sign_in(ctx, request, username, password)
         if session_id is None:
             return ctx.templates.TemplateResponse(
-                request, "login.html",
+                request,
+                "login.html",
                 {"next": _safe_next(next), "error": "Fel användarnamn eller lösenord.", "me": None},
                 status_code=401,
             )
         response = RedirectResponse(_safe_next(next), status_code=303)
         response.set_cookie(
-            COOKIE, cookie_value(ctx, session_id), max_age=int(ctx.settings.session_hours * 3600),
-            httponly=True, samesite="lax", secure=_secure(ctx, request), path="/",
+            COOKIE,
+            cookie_value(ctx, session_id),
+            max_age=int(ctx.settings.session_hours * 3600),
+            httponly=True,
+            samesite="lax",
+            secure=_secure(ctx, request),
+            path="/",
         )
         return response
 
@@ -300,15 +312,19 @@ def _public_routes(app: FastAPI) -> None:
         if token is not None:
             sent = request.headers.get("authorization", "")
             if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
-                return PlainTextResponse("bearer token required\n", status_code=401,
-                                         headers={"WWW-Authenticate": "Bearer"})
+                return PlainTextResponse(
+                    "bearer token required\n",
+                    status_code=401,
+                    headers={"WWW-Authenticate": "Bearer"},
+                )
         text = await asyncio.to_thread(metrics.render, ctx)
         return PlainTextResponse(text, media_type="text/plain; version=0.0.4; charset=utf-8")
 
     @app.get("/events", include_in_schema=False)
     async def events(_p: Annotated[Principal, Depends(need(None))]) -> Response:
         return StreamingResponse(
-            ctx.live.stream(), media_type="text/event-stream",
+            ctx.live.stream(),
+            media_type="text/event-stream",
             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
         )
 

@@ -31,8 +31,7 @@ class GatewayDetail:
         out["heartbeat_s"] = self.heartbeat_s
         out["time_synced"] = self.time_synced
         out["history"] = [
-            {"at": e.at, "kind": e.kind, "actor": e.actor, "detail": e.detail}
-            for e in self.history
+            {"at": e.at, "kind": e.kind, "actor": e.actor, "detail": e.detail} for e in self.history
         ]
         out["commands"] = [
             {

@@ -35,7 +35,9 @@ def _family(name: str, kind: str, help_text: str, samples: Iterable[tuple[str, f
     return "\n".join(lines)
 
 
-def _by(label: str, counts: Mapping[str, float], keys: Iterable[str] = ()) -> list[tuple[str, float]]:
+def _by(
+    label: str, counts: Mapping[str, float], keys: Iterable[str] = ()
+) -> list[tuple[str, float]]:
     names = sorted(set(keys) | set(counts))
     return [(f'{{{label}="{_escape(k)}"}}', float(counts.get(k, 0))) for k in names]
 
@@ -60,21 +62,40 @@ def _store_families(ctx: WebContext, now: datetime) -> list[str]:
     online = sum(1 for gw in gateways if not silent(gw, now))
     lag = (now - oldest).total_seconds() if oldest is not None else 0.0
     return [
-        _family("driftvakt_gateways_online", "gauge", "Gateways heard from within three heartbeats.",
-                [("", online)]),
-        _family("driftvakt_gateways_known", "gauge", "Gateways ever heard from.",
-                [("", len(gateways))]),
-        _family("driftvakt_devices", "gauge", "Devices by last reported health.",
-                sorted(devices.items())),
-        _family("driftvakt_incidents_open", "gauge", "Open incidents by kind.",
-                _by("kind", incidents, _KINDS)),
+        _family(
+            "driftvakt_gateways_online",
+            "gauge",
+            "Gateways heard from within three heartbeats.",
+            [("", online)],
+        ),
+        _family(
+            "driftvakt_gateways_known", "gauge", "Gateways ever heard from.", [("", len(gateways))]
+        ),
+        _family(
+            "driftvakt_devices",
+            "gauge",
+            "Devices by last reported health.",
+            sorted(devices.items()),
+        ),
+        _family(
+            "driftvakt_incidents_open",
+            "gauge",
+            "Open incidents by kind.",
+            _by("kind", incidents, _KINDS),
+        ),
         _family("driftvakt_tasks", "gauge", "Tasks by state.", _by("state", tasks, _TASK_STATES)),
-        _family("driftvakt_notifications", "gauge",
-                "Notifications in the outbox by status (sent, failed and retrying, pending, dead).",
-                _by("status", outbox, _OUTBOX_STATES)),
-        _family("driftvakt_timer_lag_seconds", "gauge",
-                "How long the oldest due timer has waited to fire (0 when none is due).",
-                [("", max(lag, 0.0))]),
+        _family(
+            "driftvakt_notifications",
+            "gauge",
+            "Notifications in the outbox by status (sent, failed and retrying, pending, dead).",
+            _by("status", outbox, _OUTBOX_STATES),
+        ),
+        _family(
+            "driftvakt_timer_lag_seconds",
+            "gauge",
+            "How long the oldest due timer has waited to fire (0 when none is due).",
+            [("", max(lag, 0.0))],
+        ),
     ]
 
 
@@ -83,12 +104,24 @@ def _service_families(ctx: WebContext) -> list[str]:
     accepted: Mapping[str, float] = counters.get("accepted", {})
     rejected: Mapping[str, float] = counters.get("rejected", {})
     return [
-        _family("driftvakt_messages_received_total", "counter",
-                "MQTT messages received by ingest.", [("", counters.get("received", 0))]),
-        _family("driftvakt_messages_accepted_total", "counter",
-                "Valid MQTT messages by topic kind.", _by("topic", accepted)),
-        _family("driftvakt_messages_rejected_total", "counter",
-                "Rejected MQTT messages by reason.", _by("reason", rejected)),
+        _family(
+            "driftvakt_messages_received_total",
+            "counter",
+            "MQTT messages received by ingest.",
+            [("", counters.get("received", 0))],
+        ),
+        _family(
+            "driftvakt_messages_accepted_total",
+            "counter",
+            "Valid MQTT messages by topic kind.",
+            _by("topic", accepted),
+        ),
+        _family(
+            "driftvakt_messages_rejected_total",
+            "counter",
+            "Rejected MQTT messages by reason.",
+            _by("reason", rejected),
+        ),
     ]
 
 

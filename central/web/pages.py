@@ -90,7 +90,10 @@ def fleet_page(
     ctx = _ctx(request)
     with ctx.store.session() as session:
         board = fleet.fleet(
-            session, ctx.now(), labels=allows(me.role, Perm.LABELS), group=group or None,
+            session,
+            ctx.now(),
+            labels=allows(me.role, Perm.LABELS),
+            group=group or None,
             state=state or None,
         )
     return render(request, me, "fleet.html", "fleet", board=board, group=group, state=state)
@@ -98,7 +101,9 @@ def fleet_page(
 
 @router.get("/gateways/{tenant}/{gateway}")
 def gateway_page(
-    request: Request, tenant: str, gateway: str,
+    request: Request,
+    tenant: str,
+    gateway: str,
     me: Annotated[Principal, Depends(need(Perm.FLEET))],
     confirm: str = "",
 ) -> Response:
@@ -110,7 +115,9 @@ def gateway_page(
 
 @router.post("/gateways/{tenant}/{gateway}/power-cycle")
 def power_cycle(
-    request: Request, tenant: str, gateway: str,
+    request: Request,
+    tenant: str,
+    gateway: str,
     me: Annotated[Principal, Depends(need(Perm.POWER_CYCLE))],
     device: Annotated[str, Form()],
 ) -> Response:
@@ -144,7 +151,8 @@ def incident_page(
 
 @router.post("/incidents/{incident_id}/vendor-case")
 def vendor_case(
-    request: Request, incident_id: str,
+    request: Request,
+    incident_id: str,
     me: Annotated[Principal, Depends(need(Perm.VENDOR_CASE))],
     case_number: Annotated[str, Form(max_length=100)],
 ) -> Response:
@@ -154,7 +162,7 @@ def vendor_case(
 
 @router.get("/tasks")
 def tasks_page(request: Request, me: Who, role: str = "", all: int = 0) -> Response:
-    """"Mine" by default; roles that see every task may pick one role or ``*``."""
+    """ "Mine" by default; roles that see every task may pick one role or ``*``."""
     ctx = _ctx(request)
     every = allows(me.role, Perm.TASKS_ALL)
     shown: str | None = me.role if me.role in ROUTINE_ROLES else None
@@ -171,7 +179,9 @@ def tasks_page(request: Request, me: Who, role: str = "", all: int = 0) -> Respo
 
 @router.post("/tasks/{task_id}/ack")
 def task_ack(
-    request: Request, task_id: str, me: Who,
+    request: Request,
+    task_id: str,
+    me: Who,
     comment: Annotated[str, Form(max_length=2000)] = "",
     next: Annotated[str, Form()] = "/tasks",
 ) -> Response:
@@ -181,7 +191,9 @@ def task_ack(
 
 @router.post("/tasks/{task_id}/done")
 def task_done(
-    request: Request, task_id: str, me: Who,
+    request: Request,
+    task_id: str,
+    me: Who,
     comment: Annotated[str, Form(max_length=2000)] = "",
     next: Annotated[str, Form()] = "/tasks",
 ) -> Response:
@@ -200,7 +212,8 @@ def visits_page(request: Request, me: Annotated[Principal, Depends(need(Perm.VIS
 
 @router.post("/visits/{task_id}/done")
 def visit_done(
-    request: Request, task_id: str,
+    request: Request,
+    task_id: str,
     me: Annotated[Principal, Depends(need(Perm.VISIT_DONE))],
     restarted: Annotated[str, Form(pattern="^(yes|no)$")],
     camera_works: Annotated[str, Form(pattern="^(yes|no|)$")] = "",
@@ -208,7 +221,11 @@ def visit_done(
 ) -> Response:
     works = {"yes": True, "no": False}.get(camera_works)
     actions.visit_done(
-        _ctx(request), me, task_id, restarted=restarted == "yes", camera_works=works,
+        _ctx(request),
+        me,
+        task_id,
+        restarted=restarted == "yes",
+        camera_works=works,
         comment=comment,
     )
     return back("/visits", "visit")
@@ -216,26 +233,36 @@ def visit_done(
 
 @router.get("/check-failed")
 def check_failed_page(
-    request: Request, me: Annotated[Principal, Depends(need(Perm.CHECK_FAILED))],
+    request: Request,
+    me: Annotated[Principal, Depends(need(Perm.CHECK_FAILED))],
     target: str = "",
 ) -> Response:
     ctx = _ctx(request)
     with ctx.store.session() as session:
         homes = fleet.homes(session, ctx.now(), labels=allows(me.role, Perm.LABELS))
-    homes = sorted((h for h in homes if h.registered and h.active),
-                   key=lambda h: (h.group, h.label or "", h.gateway))
+    homes = sorted(
+        (h for h in homes if h.registered and h.active),
+        key=lambda h: (h.group, h.label or "", h.gateway),
+    )
     chosen = next((h for h in homes if f"{h.tenant}/{h.gateway}" == target), None)
     tenants = ctx.tenants or sorted({h.tenant for h in homes})
     everyone = target.startswith("all:") and target[4:] in tenants
     return render(
-        request, me, "check_failed.html", "fleet", homes=homes, chosen=chosen,
-        everyone=target[4:] if everyone else "", tenants=tenants,
+        request,
+        me,
+        "check_failed.html",
+        "fleet",
+        homes=homes,
+        chosen=chosen,
+        everyone=target[4:] if everyone else "",
+        tenants=tenants,
     )
 
 
 @router.post("/check-failed")
 def check_failed(
-    request: Request, me: Annotated[Principal, Depends(need(Perm.CHECK_FAILED))],
+    request: Request,
+    me: Annotated[Principal, Depends(need(Perm.CHECK_FAILED))],
     tenant: Annotated[str, Form(max_length=32)],
     gateway: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
@@ -245,7 +272,7 @@ def check_failed(
 
 @router.get("/policy")
 def policy_page(request: Request, me: Annotated[Principal, Depends(need(Perm.POLICY))]) -> Response:
-    grid = coverage(_ctx(request))
+    grid = coverage(_ctx(request).policy)
     return render(request, me, "policy.html", "", grid=grid)
 
 
@@ -255,8 +282,13 @@ def ack_link_page(request: Request, token: str, me: Who) -> Response:
     ctx = _ctx(request)
     task_id = ctx.service.links.task_of(token)
     with ctx.store.session() as session:
-        rows = [r for r in routine.tasks(session, role=None, labels=allows(me.role, Perm.LABELS),
-                                         live_only=False) if r.task.id == task_id]
+        rows = [
+            r
+            for r in routine.tasks(
+                session, role=None, labels=allows(me.role, Perm.LABELS), live_only=False
+            )
+            if r.task.id == task_id
+        ]
     if not rows:
         raise actions.NotFound(f"no task {task_id!r}")
     return render(request, me, "ack.html", "routine", row=rows[0], token=token)

@@ -1,27 +1,32 @@
-"""The policy page's weekly coverage grid, asked of the active policy itself.
+"""The policy page's weekly coverage grid, from ``policy check``'s own report.
 
-For an ordinary week (no holiday in it) and one weekday holiday, every
-half-hour on the Stockholm wall clock is put to ``Policy.route_at`` for each
-incident kind: the route that would own an outage opening then, and every
-window that claims the time. Consecutive half-hours with the same answer on
-every day are merged into one band, so the grid reads like the routine.
+:func:`central.policy.check.check_policy` cuts each day type (Monday to
+Sunday of a week without holidays, and a weekday holiday) at every window
+boundary and asks the engine's ``route_at`` who owns each piece. Here those
+pieces become rows of a grid: one band per stretch of time in which no day
+changes owner, one column per day type.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from typing import Any
-from zoneinfo import ZoneInfo
+from datetime import date, time
 
-import holidays
+from central.policy.check import CheckReport, Segment, check_policy
+from central.policy.runtime import Policy
 
-from central.web.context import WebContext
-
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
-DAYS = ("Måndag", "Tisdag", "Onsdag", "Torsdag", "Fredag", "Lördag", "Söndag")
+DAY_NAMES = {
+    "mon": "Måndag",
+    "tue": "Tisdag",
+    "wed": "Onsdag",
+    "thu": "Torsdag",
+    "fri": "Fredag",
+    "sat": "Lördag",
+    "sun": "Söndag",
+    "holiday": "Helgdag",
+}
 KINDS = ("single", "extensive")
-_STEP = timedelta(minutes=30)
+"""The kinds staff own; ``infrastructure`` goes to IT and on-call at any hour."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +34,8 @@ class Cell:
     owner: str
     window: str
     status: str
-    """``covered``, ``uncovered`` (no named window: the fallback role owns it) or ``overlap``."""
+    """``covered``, ``uncovered`` (no route of the routine: the fallback role owns it)
+    or ``overlap`` (claimed by more than one window)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,63 +57,40 @@ class Coverage:
     policy_id: str
     policy_name: str
     fallback_role: str
-    week_of: date
-    holiday: tuple[date, str] | None
+    holiday: date | None
     grids: tuple[Grid, ...]
 
 
-def _swedish_days(year: int) -> Any:
-    return holidays.country_holidays("SE", years=[year, year + 1], categories=("public", "de_facto"))
+def _time(minutes: int) -> time:
+    return time(0) if minutes >= 1440 else time(minutes // 60, minutes % 60)
 
 
-def _ordinary_week(today: date) -> date:
-    monday = today - timedelta(days=today.weekday())
-    days = _swedish_days(today.year)
-    while any(monday + timedelta(days=i) in days for i in range(7)):
-        monday += timedelta(days=7)
-    return monday
+def _cell(seg: Segment) -> Cell:
+    status = "overlap" if len(seg.claimed_by) > 1 else "uncovered" if seg.uncovered else "covered"
+    return Cell(seg.owner, seg.window, status)
 
 
-def _weekday_holiday(today: date) -> tuple[date, str] | None:
-    days = _swedish_days(today.year)
-    found = sorted((d, str(n)) for d, n in days.items() if d >= today and d.weekday() < 5)
-    return found[0] if found else None
-
-
-def _cell(policy: Any, kind: str, at: datetime) -> Cell:
-    match = policy.route_at(kind, at)
-    named = match.occurrence is not None
-    status = "overlap" if len(match.claimed_by) > 1 else ("covered" if named else "uncovered")
-    return Cell(owner=match.route.owner, window=match.window, status=status)
-
-
-def _grid(policy: Any, kind: str, days: list[date], columns: tuple[str, ...]) -> Grid:
-    slots = [time(h, m) for h in range(24) for m in (0, 30)]
-    rows = [
-        tuple(_cell(policy, kind, datetime.combine(d, s, STOCKHOLM).astimezone(policy.tz))
-              for d in days)
-        for s in slots
-    ]
-    bands: list[Band] = []
-    for i, (slot, cells) in enumerate(zip(slots, rows, strict=True)):
-        end = (datetime.combine(date.min, slot) + _STEP).time() if i + 1 < len(slots) else time(0)
+def _grid(report: CheckReport, kind: str) -> Grid:
+    labels = [label for label, _ in report.days]
+    segments = [s for s in report.segments if s.kind == kind]
+    cuts = sorted({s.start for s in segments} | {s.end for s in segments})
+    bands = []
+    for start, end in zip(cuts, cuts[1:], strict=False):
+        cells = tuple(
+            _cell(next(s for s in segments if s.day == day and s.start <= start < s.end))
+            for day in labels
+        )
         if bands and bands[-1].cells == cells:
-            bands[-1] = Band(bands[-1].start, end, cells)
+            bands[-1] = Band(bands[-1].start, _time(end), cells)
         else:
-            bands.append(Band(slot, end, cells))
-    return Grid(kind=kind, columns=columns, bands=tuple(bands))
+            bands.append(Band(_time(start), _time(end), cells))
+    columns = tuple(DAY_NAMES.get(label, label) for label in labels)
+    return Grid(kind, columns, tuple(bands))
 
 
-def coverage(ctx: WebContext, today: date | None = None) -> Coverage:
-    """The active policy's grid around ``today`` (default: today in Stockholm)."""
-    policy = ctx.policy
-    today = today or ctx.now().astimezone(STOCKHOLM).date()
-    monday = _ordinary_week(today)
-    days = [monday + timedelta(days=i) for i in range(7)]
-    columns = DAYS
-    holiday = _weekday_holiday(today)
-    if holiday is not None:
-        days.append(holiday[0])
-        columns = (*DAYS, f"Helgdag ({holiday[1]})")
-    grids = tuple(_grid(policy, kind, days, columns) for kind in KINDS if kind in policy.kinds)
-    return Coverage(policy.id, policy.name, policy.fallback_role, monday, holiday, grids)
+def coverage(policy: Policy) -> Coverage:
+    """The active policy's weekly grid for single and extensive outages."""
+    report = check_policy(policy)
+    grids = tuple(_grid(report, kind) for kind in KINDS if kind in policy.kinds)
+    holiday = dict(report.days).get("holiday")
+    return Coverage(policy.id, policy.name, policy.fallback_role, holiday, grids)

@@ -212,7 +212,9 @@ def _labels(registry: dict[tuple[str, str], Home], incident: Incident) -> dict[s
     return out
 
 
-def incidents(session: Session, *, closed: bool, labels: bool, limit: int = 200) -> list[IncidentRow]:
+def incidents(
+    session: Session, *, closed: bool, labels: bool, limit: int = 200
+) -> list[IncidentRow]:
     """Open (or closed) incidents, newest first, with their count of live tasks."""
     query = select(Incident).where(
         Incident.status == "closed" if closed else Incident.status != "closed"
@@ -265,7 +267,9 @@ def incident(session: Session, incident_id: str, *, labels: bool) -> IncidentDet
     if found is None:
         return None
     task_list = list(
-        session.scalars(select(Task).where(Task.incident_id == incident_id).order_by(Task.created_at))
+        session.scalars(
+            select(Task).where(Task.incident_id == incident_id).order_by(Task.created_at)
+        )
     )
     live = sum(1 for t in task_list if t.status in LIVE)
     registry = _registry(session) if labels else {}

@@ -14,8 +14,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from central.store import Store
-from central.web.app import create_app
 from central.web.accounts import Accounts
+from central.web.app import create_app
 from central.web.roles import ROLES
 from central.web.settings import WebConfig
 

@@ -8,8 +8,8 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from central.web.app import PUBLIC_ROUTES
 from central.web.accounts import Accounts
+from central.web.app import PUBLIC_ROUTES
 from central.web.roles import ROLES, Perm, allows
 from tests.web.conftest import CHEAP, fill, sign_in
 
