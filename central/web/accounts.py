@@ -20,8 +20,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Boolean, ForeignKey, Integer, String, delete, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from central.store import audit
 from central.store.db import Store
-from central.store.models import AuditEntry, Base
+from central.store.models import Base
 from central.web.errors import AccountError, UnknownAccount
 from central.web.roles import ROLES
 
@@ -72,10 +73,8 @@ def _key(session_id: str) -> str:
 
 
 def _audit(session: Session, now: datetime, actor: str, action: str, **detail: object) -> None:
-    session.add(
-        AuditEntry(
-            at=now, tenant="", kind="human", actor=actor, detail={"action": action, **detail}
-        )
+    audit.record(
+        session, at=now, tenant="", kind="human", actor=actor, detail={"action": action, **detail}
     )
 
 

@@ -45,10 +45,7 @@ def _comment(ctx: WebContext, principal: Principal, task: Task, action: str, tex
             kind="human",
             actor=principal.username,
             incident_id=task.incident_id,
-            action="comment",
-            on=action,
-            task=task.id,
-            comment=text[:2000],
+            detail={"action": "comment", "on": action, "task": task.id, "comment": text[:2000]},
         )
 
 

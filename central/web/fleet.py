@@ -209,15 +209,11 @@ def fleet(
     return Fleet(rows=rows, counts=counts, groups=groups)
 
 
+def _signature(row: HomeRow) -> tuple[Any, ...]:
+    devices = tuple((d.name, d.health, d.since) for d in row.devices)
+    return (row.tenant, row.gateway, row.state, row.label, row.group, row.restarts_24h, devices)
+
+
 def fingerprint(session: Session, now: datetime) -> int:
     """Changes when anything the board shows changes, and not at every heartbeat."""
-    rows = homes(session, now, labels=True)
-    return hash(
-        tuple(
-            sorted(
-                (r.tenant, r.gateway, r.state, r.label, r.group, r.restarts_24h)
-                + tuple((d.name, d.health, d.since) for d in r.devices)
-                for r in rows
-            )
-        )
-    )
+    return hash(tuple(sorted(_signature(r) for r in homes(session, now, labels=True))))

@@ -12,6 +12,7 @@ checks the role again) would not show.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -73,10 +74,8 @@ class Live:
                     for topic in changed:
                         queue.put_nowait(topic)
             wake.clear()
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self._poll_s)
-            except TimeoutError:
-                pass
 
     def poke(self) -> None:
         """Look now (after a person's own action, so that it shows at once).

@@ -9,6 +9,7 @@ changes owner, one column per day type.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date, time
 
@@ -74,8 +75,8 @@ def _grid(report: CheckReport, kind: str) -> Grid:
     labels = [label for label, _ in report.days]
     segments = [s for s in report.segments if s.kind == kind]
     cuts = sorted({s.start for s in segments} | {s.end for s in segments})
-    bands = []
-    for start, end in zip(cuts, cuts[1:], strict=False):
+    bands: list[Band] = []
+    for start, end in itertools.pairwise(cuts):
         cells = tuple(
             _cell(next(s for s in segments if s.day == day and s.start <= start < s.end))
             for day in labels

@@ -155,7 +155,8 @@ def visits(session: Session, now: datetime, *, labels: bool) -> tuple[list[Visit
         )
     )
     notes = _notes(session, {t.incident_id for t in found})
-    todo, done = [], []
+    todo: list[Visit] = []
+    done: list[Visit] = []
     for row in _rows(session, found, labels):
         visit = Visit(row, _note_for(notes, row.task))
         (todo if row.task.status in LIVE else done).append(visit)
@@ -176,7 +177,8 @@ def _note_for(notes: list[Task], visit: Task) -> Task | None:
         n for n in notes if n.incident_id == visit.incident_id and n.gateway == visit.gateway
     ]
     exact = [n for n in same_home if n.check_at == visit.check_at]
-    return (exact or same_home or [None])[0]
+    found = exact or same_home
+    return found[0] if found else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,6 +4,8 @@ import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from central.cli import main
 from central.store import Store
 from central.web.accounts import Accounts
@@ -19,7 +21,9 @@ def _config(tmp_path: Path) -> Path:
     return path
 
 
-def test_users_cli_add_passwd_disable_list(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_users_cli_add_passwd_disable_list(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = _config(tmp_path)
     monkeypatch.setattr(sys, "stdin", io.StringIO("första lösenordet\n"))
     assert (
@@ -54,7 +58,9 @@ def test_users_cli_add_passwd_disable_list(tmp_path: Path, monkeypatch, capsys) 
     store.close()
 
 
-def test_users_cli_reports_bad_input_and_exits_2(tmp_path: Path, monkeypatch, capsys) -> None:
+def test_users_cli_reports_bad_input_and_exits_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = _config(tmp_path)
     monkeypatch.setattr(sys, "stdin", io.StringIO("kort\n"))
     assert (
