@@ -155,7 +155,6 @@ def render_mosquitto_conf(settings: BrokerSettings) -> str:
     :param settings: ports, paths and logging; see :class:`BrokerSettings`.
     """
     s = settings
-    listen = f"listener {s.port}" + (f" {s.bind_address}" if s.bind_address else "")
     persistence = (
         ["persistence true", f"persistence_location {s.persistence_dir}/"]
         if s.persistence_dir is not None
@@ -184,8 +183,15 @@ def render_mosquitto_conf(settings: BrokerSettings) -> str:
         "log_timestamp_format %Y-%m-%dT%H:%M:%S",
         "connection_messages true",
         "",
+        *_listener_lines(s),
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def _listener_lines(s: BrokerSettings) -> list[str]:
+    return [
         "# TLS only: a certificate signed by the project CA *and* a password, TLS 1.2 or newer.",
-        listen,
+        f"listener {s.port}" + (f" {s.bind_address}" if s.bind_address else ""),
         f"cafile {s.tls.cafile}",
         f"certfile {s.tls.certfile}",
         f"keyfile {s.tls.keyfile}",
@@ -193,7 +199,6 @@ def render_mosquitto_conf(settings: BrokerSettings) -> str:
         "use_identity_as_username false",
         "tls_version tlsv1.2",
     ]
-    return "\n".join(lines) + "\n"
 
 
 def password_line(username: str, password: str, salt: bytes) -> str:
