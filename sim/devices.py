@@ -45,6 +45,8 @@ class FakeDevice:
     :param services: which responders it runs (``http``, ``rtsp``, ``tcp``).
     :param float boot_delay_s: seconds from power-on to answering.
     :param float flap_s: half-period of the ``flapping`` mode, seconds.
+    :param upstream: the device this one is reached through (the router): while that one
+        does not answer, this one accepts connections but answers nothing.
     """
 
     def __init__(
@@ -56,10 +58,11 @@ class FakeDevice:
         boot_delay_s: float = 0.3,
         mode: Mode = Mode.OK,
         flap_s: float = 0.5,
+        upstream: FakeDevice | None = None,
     ) -> None:
         self.name, self.address = name, address
         self.services = tuple(services)
-        self.boot_delay_s, self.flap_s = boot_delay_s, flap_s
+        self.boot_delay_s, self.flap_s, self.upstream = boot_delay_s, flap_s, upstream
         self.ports: dict[str, int] = {}
         self.boots = 0
         self._mode = mode
@@ -80,6 +83,12 @@ class FakeDevice:
     def answering(self) -> bool:
         """Whether its responders are open right now."""
         return self._up.is_set()
+
+    @property
+    def reachable(self) -> bool:
+        """Whether a request to it would be answered now (it and its upstream answer, no hang)."""
+        upstream = self.upstream is None or self.upstream.reachable
+        return upstream and self.answering and self._mode is not Mode.HANG
 
     def set_mode(self, mode: Mode) -> None:
         """Change behaviour now (``hang`` takes effect on the next request)."""
@@ -206,7 +215,7 @@ class FakeDevice:
     def _serve(self, service: str, conn: socket.socket) -> None:
         try:
             request = _read_head(conn)
-            if request is None or service == "tcp" or self._mode is Mode.HANG:
+            if request is None or service == "tcp" or not self.reachable:
                 _drain(conn)
                 return
             conn.sendall(_answer(service, request))

@@ -1,8 +1,12 @@
 from __future__ import annotations
 
 import itertools
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from gpiozero import Device
@@ -28,3 +32,27 @@ def factory() -> Iterator[MockFactory]:
     yield factory
     factory.reset()
     Device.pin_factory = saved
+
+
+def spawn_device(
+    address: str, pin_file: Path, *extra: str, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], dict[str, int]]:
+    """A fake device in a process of its own, powered through ``pin_file``; and its ports."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sim.devices",
+            "camera",
+            address,
+            "--pin-file",
+            str(pin_file),
+            *extra,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    assert proc.stdout is not None
+    ports: dict[str, int] = json.loads(proc.stdout.readline())["ports"]
+    return proc, ports

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from agent.cli import main
 from agent.config import Device, Probe
 from agent.probes import icmp, probe_device, probe_target
 from agent.probes.neighbours import NeighbourTable, parse_ip_neigh, parse_proc_arp
@@ -160,3 +161,47 @@ def test_probes_timeout_on_a_silent_listener() -> None:
         target = Probe(kind="rtsp", host=host, port=port, timeout_s=0.3)
         result = probe_target(target, NeighbourTable("/nonexistent"))
     assert (result.ok, result.detail) == (False, "timeout after 0.3 s")
+
+
+def test_probes_probe_command_prints_a_table(
+    camera: tuple[FakeDevice, Relay], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    device, relay = camera
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        f"""
+[gateway]
+tenant = "test"
+id = "gw-probe"
+[broker]
+url = "mqtt://127.0.0.1:1883"
+username = "gw-probe"
+password = "x"
+[relay_board]
+active_high = true
+[devices.camera]
+match = "all"
+[[devices.camera.probes]]
+kind = "rtsp"
+host = "{device.address}"
+port = {device.ports["rtsp"]}
+timeout_s = 0.5
+[[devices.camera.probes]]
+kind = "tcp"
+host = "{device.address}"
+port = {device.ports["tcp"]}
+timeout_s = 0.5
+"""
+    )
+    assert main(["probe", "-c", str(config)]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["DEVICE", "TARGET", "OK", "RTT", "MS", "DETAIL"]
+    assert out[1].startswith(f"camera  rtsp {device.address}:{device.ports['rtsp']}/")
+    assert out[1].split()[3] == "yes"
+    assert out[1].endswith("ok via configured host")
+    assert out[-1] == "camera: answers (all of 2)"
+    relay.cut()
+    assert main(["probe", "-c", str(config)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[1].endswith("NO  -       connection refused")
+    assert out[-1] == "camera: DOES NOT ANSWER (all of 2)"

@@ -1,10 +1,7 @@
 from __future__ import annotations
 
-import json
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable
@@ -18,7 +15,7 @@ from agent.probes.neighbours import NeighbourTable
 from agent.relay import Relay
 from sim.devices import FakeDevice, Mode
 from sim.pins import FilePinFactory, FilePinLine, MockPinLine, powered
-from tests.agent.conftest import loopback
+from tests.agent.conftest import loopback, spawn_device
 
 
 def answers(device: FakeDevice, service: str = "http") -> bool:
@@ -85,24 +82,8 @@ def test_sim_device_process_follows_a_pin_file(tmp_path: Path) -> None:
     address = loopback()
     pins = FilePinFactory(tmp_path)
     relay = Relay("camera", 27, active_high=True, pin_factory=pins)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sim.devices",
-            "camera",
-            address,
-            "--pin-file",
-            str(tmp_path / "GPIO27"),
-            "--boot-delay",
-            "0.05",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    proc, ports = spawn_device(address, tmp_path / "GPIO27", "--boot-delay", "0.05")
     try:
-        assert proc.stdout is not None
-        ports = json.loads(proc.stdout.readline())["ports"]
         target = Probe(kind="rtsp", host=address, port=ports["rtsp"], timeout_s=0.5)
         table = NeighbourTable("/nonexistent")
         assert wait_until(lambda: probe_target(target, table).ok, 5)
