@@ -43,5 +43,6 @@ bench-broker: venv bootstrap
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 
+.PHONY: bench-engine
 bench-engine: venv
 	$(BIN)/python -m tests.bench.bench_replay
