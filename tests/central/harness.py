@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+import time as time_module
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, time, timedelta
@@ -160,3 +161,43 @@ def event(kind: str, at: datetime, seq: int, device: str = "camera", boot: str =
 
 def config_of(data: dict[str, Any]) -> CentralConfig:
     return parse_config(data)
+
+
+def to_toml(data: dict[str, Any]) -> str:
+    """Enough TOML for a config document: tables of strings, numbers, booleans and lists."""
+    head: list[str] = []
+    tables: list[str] = []
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, int | float):
+            return repr(v)
+        if isinstance(v, list):
+            return "[" + ", ".join(value(x) for x in v) + "]"
+        return json.dumps(str(v))
+
+    def table(name: str, body: dict[str, Any]) -> None:
+        plain = {k: v for k, v in body.items() if not isinstance(v, dict)}
+        tables.append(f"[{name}]\n" + "".join(f"{k} = {value(v)}\n" for k, v in plain.items()))
+        for k, v in body.items():
+            if isinstance(v, dict):
+                table(f"{name}.{k}", v)
+
+    for key, v in data.items():
+        if isinstance(v, dict):
+            table(key, v)
+        else:
+            head.append(f"{key} = {value(v)}\n")
+    return "".join(head) + "\n" + "\n".join(tables)
+
+
+class TickingClock:
+    """Real time passing, but starting at a chosen moment (a weekday morning)."""
+
+    def __init__(self, start: datetime) -> None:
+        self._start = start
+        self._t0 = time_module.monotonic()
+
+    def __call__(self) -> datetime:
+        return self._start + timedelta(seconds=time_module.monotonic() - self._t0)
