@@ -107,7 +107,7 @@ def test_browser_night_outage_from_board_to_recovery(browser: Browser, stack: St
     larm.get_by_role("button", name="Spara ärendenummer").click()
     expect(larm.locator(".flash")).to_contain_text("Ärendenumret är sparat")
     expect(larm.locator("dd.vendor-case")).to_have_text("PH-2027-4711")
-    expect(larm.locator(".timeline")).to_contain_text("vendor_case")
+    expect(larm.locator(".timeline")).to_contain_text("angav leverantörens ärendenummer PH-2027-4711")
     _shot(larm, "incident.png")
 
     # The camera recovers and stays up past the settle time: the visits go, live.
