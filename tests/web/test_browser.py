@@ -131,6 +131,7 @@ def test_browser_pages_render_for_review(browser: Browser, stack: Stack) -> None
     expect(drift.locator("td.overlap").first).to_be_visible()
     _shot(drift, "policy.png")
     drift.goto(stack.url + "/gateways/botkyrka/gw-18?confirm=camera")
+    expect(drift.locator("h1")).to_contain_text("Störning", timeout=LIVE_TIMEOUT_MS)
     expect(drift.get_by_role("button", name="Ja, starta om")).to_be_visible()
     expect(drift.locator("body")).not_to_contain_text("Sven Berg")
     _shot(drift, "gateway.png")
@@ -139,6 +140,10 @@ def test_browser_pages_render_for_review(browser: Browser, stack: Stack) -> None
     tillsyn.get_by_role("button", name="Ja, rapportera").click()
     expect(tillsyn.locator(".flash")).to_contain_text("rapporterad")
     _shot(tillsyn, "check-failed-390.png")
+    tillsyn.goto(stack.url + "/visits")
+    visits = tillsyn.locator("li.visit[data-gateway='gw-19']")
+    expect(visits).to_have_count(2)  # the check that failed now, and the one at 03:00
+    expect(visits.nth(1)).to_contain_text("03:00")
     fleet = _signed_in(browser, stack, "natt", 390, "/fleet")
     expect(fleet.locator("tr[data-gateway='gw-18']")).to_contain_text("Störning",
                                                                        timeout=LIVE_TIMEOUT_MS)
