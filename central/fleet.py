@@ -95,6 +95,7 @@ class Fleet:
                     "health": d.health.value,
                     "since": d.since.isoformat(),
                     "auto_restart": d.auto_restart,
+                    "restarts_24h": d.restarts_24h,
                 }
                 for name, d in snapshot.devices.items()
             }

@@ -176,14 +176,14 @@ def tasks(
     return [r.public() for r in rows]
 
 
-@router.post("/tasks/{task_id}/ack", tags=["tasks"])
+@router.post("/tasks/{task_id:path}/ack", tags=["tasks"])
 def acknowledge(request: Request, task_id: str, body: Comment, principal: Who) -> dict[str, str]:
     """Acknowledge a task of one's role: reminders and escalation stop."""
     actions.acknowledge(_ctx(request), principal, task_id, body.comment)
     return {"status": "acknowledged"}
 
 
-@router.post("/tasks/{task_id}/done", tags=["tasks"])
+@router.post("/tasks/{task_id:path}/done", tags=["tasks"])
 def done(request: Request, task_id: str, body: Comment, principal: Who) -> dict[str, str]:
     """Mark a task done (a journal note filed counts as its task done)."""
     actions.finish(_ctx(request), principal, task_id, body.comment)
@@ -201,7 +201,7 @@ def visits(
     return {"todo": [v.public() for v in todo], "done": [v.public() for v in made]}
 
 
-@router.post("/visits/{task_id}/done", tags=["visits"])
+@router.post("/visits/{task_id:path}/done", tags=["visits"])
 def visit_done(
     request: Request,
     task_id: str,

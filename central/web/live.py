@@ -87,8 +87,23 @@ class Live:
             loop.call_soon_threadsafe(wake.set)
 
     def close(self) -> None:
-        """Stop the loop and end every stream (so that shutdown does not wait on them)."""
+        """Stop the loop and end every stream, so that shutdown does not wait on them.
+
+        Safe from any thread: the server's owner calls it before stopping uvicorn,
+        which otherwise waits for open streams before running the app's shutdown.
+        """
         self._stopping = True
+        loop = self._loop
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if loop is not None and loop is not running and not loop.is_closed():
+            loop.call_soon_threadsafe(self._end_streams)
+        else:
+            self._end_streams()
+
+    def _end_streams(self) -> None:
         if self._wake is not None:
             self._wake.set()
         for queue in list(self._queues):

@@ -177,7 +177,7 @@ def tasks_page(request: Request, me: Who, role: str = "", all: int = 0) -> Respo
     )
 
 
-@router.post("/tasks/{task_id}/ack")
+@router.post("/tasks/{task_id:path}/ack")
 def task_ack(
     request: Request,
     task_id: str,
@@ -189,7 +189,7 @@ def task_ack(
     return back(next, "ack")
 
 
-@router.post("/tasks/{task_id}/done")
+@router.post("/tasks/{task_id:path}/done")
 def task_done(
     request: Request,
     task_id: str,
@@ -210,7 +210,7 @@ def visits_page(request: Request, me: Annotated[Principal, Depends(need(Perm.VIS
     return render(request, me, "visits.html", "routine fleet", todo=todo, done=done, now=now)
 
 
-@router.post("/visits/{task_id}/done")
+@router.post("/visits/{task_id:path}/done")
 def visit_done(
     request: Request,
     task_id: str,

@@ -275,9 +275,7 @@ def incident(session: Session, incident_id: str, *, labels: bool) -> IncidentDet
     )
     live = sum(1 for t in task_list if t.status in LIVE)
     registry = _registry(session) if labels else {}
-    timeline = session.scalars(
-        select(AuditEntry).where(AuditEntry.incident_id == incident_id).order_by(AuditEntry.id)
-    )
+    timeline = _timeline(session, found, {t.id for t in task_list})
     sent = session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.incident_id == incident_id)
@@ -286,9 +284,28 @@ def incident(session: Session, incident_id: str, *, labels: bool) -> IncidentDet
     return IncidentDetail(
         row=IncidentRow(found, live, _labels(registry, found)),
         tasks=_rows(session, task_list, labels),
-        timeline=list(timeline),
+        timeline=timeline,
         notifications=list(sent),
     )
+
+
+def _timeline(session: Session, found: Incident, task_ids: set[str]) -> list[AuditEntry]:
+    """The incident's own entries, and the human actions on it or its tasks (the
+    service records those by task or incident id in the entry's detail)."""
+    own = session.scalars(select(AuditEntry).where(AuditEntry.incident_id == found.id))
+    humans = session.scalars(
+        select(AuditEntry).where(
+            AuditEntry.kind == "human",
+            AuditEntry.incident_id.is_(None),
+            AuditEntry.tenant == found.tenant,
+            AuditEntry.at >= found.opened_at,
+        )
+    )
+    mine = [
+        e for e in humans
+        if e.detail.get("task") in task_ids or e.detail.get("incident") == found.id
+    ]
+    return sorted([*own, *mine], key=lambda e: e.id)
 
 
 def fingerprint(session: Session) -> tuple[Any, ...]:

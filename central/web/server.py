@@ -75,7 +75,8 @@ class WebServer:
         return int(sockets[0].getsockname()[1])
 
     def close(self) -> None:
-        """Stop serving (open live streams are ended); safe to call again."""
+        """Stop serving (open live streams are ended first); safe to call again."""
+        self.app.state.ctx.live.close()
         self._server.should_exit = True
         if self._thread.is_alive():
             self._thread.join(timeout=10)

@@ -1,0 +1,150 @@
+"""The dashboard in a real browser: Debian's Chromium driven by Playwright,
+against the whole running service (real broker, real engine, real store).
+
+Screenshots for review go to ``test-artifacts/`` (fleet board at desk width,
+night list at phone width, 390 px)."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from sim.broker import Broker
+from tests.web.conftest import PASSWORD
+from tests.web.stack import Stack, running_stack
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+NIGHT = datetime(2027, 3, 9, 23, 30, tzinfo=UTC)  # 00:30 in Stockholm, a Tuesday night
+ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+LIVE_TIMEOUT_MS = 20_000
+"""Board changes reach the page within the fleet flush (5 s) plus one live poll."""
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.exists():
+        pytest.fail("Chromium is missing: run scripts/bootstrap.sh --browser", pytrace=False)
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def stack(broker: Broker, tmp_path: Path) -> Iterator[Stack]:
+    with running_stack(broker, tmp_path, NIGHT) as running:
+        yield running
+
+
+def _signed_in(browser: Browser, stack: Stack, username: str, width: int, path: str) -> Page:
+    page = browser.new_page(viewport={"width": width, "height": 900}, locale="sv-SE")
+    page.goto(stack.url + path)
+    expect(page).to_have_url(f"{stack.url}/login?next={path}")
+    page.get_by_label("Användarnamn").fill(username)
+    page.get_by_label("Lösenord").fill(PASSWORD)
+    page.get_by_role("button", name="Logga in").click()
+    expect(page).to_have_url(stack.url + path)
+    return page
+
+
+def _shot(page: Page, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def _advance(stack: Stack, minutes: int, camera: dict[str, str]) -> None:
+    """Move the clock in steps, every gateway sending its heartbeat at each, so that
+    only what the test means happens (no gateway falls silent)."""
+    for _ in range(minutes // 2):
+        stack.clock.advance(timedelta(minutes=2))
+        stack.heartbeat_all(camera)
+        stack.settle()
+
+
+def test_browser_night_outage_from_board_to_recovery(browser: Browser, stack: Stack) -> None:
+    stack.heartbeat_all({})
+    stack.settle()
+    larm = _signed_in(browser, stack, "larm", 1280, "/fleet")
+    row = larm.locator("tr[data-gateway='gw-17']")
+    expect(row).to_contain_text("Greta Andersson")
+    expect(row).to_contain_text("OK", timeout=LIVE_TIMEOUT_MS)
+
+    # The camera fails in the home; the board changes without a reload.
+    larm.evaluate("window.__noReload = true")
+    stack.state("gw-17", "failed", restarts=3)
+    stack.event("gw-17", "restart_exhausted")
+    expect(row).to_contain_text("Kräver åtgärd", timeout=LIVE_TIMEOUT_MS)
+    expect(row).to_contain_text("omstart misslyckad")
+    assert larm.evaluate("window.__noReload") is True
+    expect(larm.locator(".c-atgard b")).to_have_text("1")
+    _shot(larm, "fleet-board.png")
+
+    # The night patrol, on a phone: the visit is on tonight's list.
+    natt = _signed_in(browser, stack, "natt", 390, "/visits")
+    visit = natt.locator("li.visit[data-gateway='gw-17']").first
+    expect(visit).to_contain_text("Greta Andersson")
+    expect(visit).to_contain_text("02:00")
+    expect(visit).to_contain_text("Tumba norra")
+    _shot(natt, "night-list-390.png")
+
+    # Acknowledge the task.
+    visit.get_by_role("button", name="Kvittera – jag åker").click()
+    expect(natt.locator(".flash")).to_contain_text("kvitterad")
+    expect(natt.locator("li.visit[data-gateway='gw-17']").first).to_contain_text("Kvitterad")
+
+    # The alarm group enters the vendor's case number on the incident.
+    larm.goto(stack.url + "/incidents")
+    larm.locator("table.list a").first.click()
+    larm.get_by_label("Leverantörens ärendenummer").fill("PH-2027-4711")
+    larm.get_by_role("button", name="Spara ärendenummer").click()
+    expect(larm.locator(".flash")).to_contain_text("Ärendenumret är sparat")
+    expect(larm.locator("dd.vendor-case")).to_have_text("PH-2027-4711")
+    expect(larm.locator(".timeline")).to_contain_text("angav leverantörens ärendenummer PH-2027-4711")
+    _shot(larm, "incident.png")
+
+    # The camera recovers and stays up past the settle time: the visits go, live.
+    natt.evaluate("window.__noReload = true")
+    stack.state("gw-17", "up")
+    stack.event("gw-17", "device_up")
+    _advance(stack, 12, {})
+    expect(natt.locator("#no-visits")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    assert natt.evaluate("window.__noReload") is True
+    _shot(natt, "night-list-after-recovery-390.png")
+    expect(larm.locator("h1")).to_contain_text("Stängd", timeout=LIVE_TIMEOUT_MS)
+    larm.goto(stack.url + "/fleet")
+    expect(row).to_contain_text("OK")
+
+
+def test_browser_pages_render_for_review(browser: Browser, stack: Stack) -> None:
+    stack.heartbeat_all({"gw-18": "down"})
+    stack.settle()
+    drift = _signed_in(browser, stack, "drift", 1280, "/policy")
+    expect(drift.locator("td.uncovered").first).to_be_visible()
+    expect(drift.locator("td.overlap").first).to_be_visible()
+    _shot(drift, "policy.png")
+    drift.goto(stack.url + "/gateways/botkyrka/gw-18?confirm=camera")
+    expect(drift.locator("h1")).to_contain_text("Störning", timeout=LIVE_TIMEOUT_MS)
+    expect(drift.get_by_role("button", name="Ja, starta om")).to_be_visible()
+    expect(drift.locator("body")).not_to_contain_text("Sven Berg")
+    _shot(drift, "gateway.png")
+    tillsyn = _signed_in(browser, stack, "tillsyn", 390, "/check-failed")
+    tillsyn.get_by_role("link", name="Aino Korhonen").click()
+    tillsyn.get_by_role("button", name="Ja, rapportera").click()
+    expect(tillsyn.locator(".flash")).to_contain_text("rapporterad")
+    _shot(tillsyn, "check-failed-390.png")
+    tillsyn.goto(stack.url + "/visits")
+    visits = tillsyn.locator("li.visit[data-gateway='gw-19']")
+    expect(visits).to_have_count(2)  # the check that failed now, and the one at 03:00
+    expect(visits.nth(1)).to_contain_text("03:00")
+    fleet = _signed_in(browser, stack, "natt", 390, "/fleet")
+    expect(fleet.locator("tr[data-gateway='gw-18']")).to_contain_text("Störning",
+                                                                       timeout=LIVE_TIMEOUT_MS)
+    _shot(fleet, "fleet-board-390.png")
