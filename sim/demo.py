@@ -9,12 +9,13 @@ at a chosen Stockholm time and runs ``speed`` times faster than real time.
 It prints where to look and, as the story advances, what happens: each
 scripted event, each incident central opens, changes or closes (from the
 retained incident topics on MQTT) and each message the sinks receive. Ctrl-C
-or SIGTERM stops everything cleanly, homes first, broker last.
+or SIGTERM stops everything cleanly: the story, central, the homes, the broker.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import secrets
 import shutil
 import signal
@@ -37,8 +38,11 @@ from sim.fleet import Account, Fleet, gateway_id
 from sim.scenario import FleetTarget, ScenarioRunner, Step, load_scenario, schedule
 from sim.sinks import Captured, Inbox, MailSink, SmsSink
 from sim.site import DEMO_ACCOUNTS, TENANT, CentralProcess, CentralSite, Sinks
+from sim.staff import StaffClient
 
 STORY = Path(__file__).with_name("demo_story.toml")
+CENTRAL_START_S = 6.0
+"""Real seconds from launching ``driftvakt-central`` to the homes coming up (measured: 5-6)."""
 INSTALL_HINT = (
     "Mosquitto is not installed. Install it with `sudo apt-get install mosquitto` "
     "(Debian, Raspberry Pi OS) or run `scripts/bootstrap.sh`, which `make demo` runs first."
@@ -149,7 +153,7 @@ def run_demo(options: DemoOptions) -> int:
         return 2
     stop = _stop_on_signals()
     try:
-        with _demo(options, start, gateways, steps, stop):
+        with _demo(options, start, gateways, steps):
             stop.wait()
     except (SimError, BrokerError) as exc:
         print(f"driftvakt-sim demo: {exc}", file=sys.stderr)
@@ -171,46 +175,84 @@ def _stop_on_signals() -> threading.Event:
 
 @contextlib.contextmanager
 def _demo(
-    options: DemoOptions,
-    start: datetime,
-    gateways: list[str],
-    steps: list[Step],
-    stop: threading.Event,
+    options: DemoOptions, start: datetime, gateways: list[str], steps: list[Step]
 ) -> Iterator[None]:
+    """Everything running; on exit it stops in reverse order: story, central, homes, broker."""
     began = time.monotonic()
-    data = options.data.resolve()
-    if data.exists():
-        shutil.rmtree(data)
-    data.mkdir(parents=True)
+    data = _fresh(options.data)
+    _log_to(data / "sim.log")
     with contextlib.ExitStack() as stack:
-        broker = stack.enter_context(Broker(data / "broker"))
+        broker = stack.enter_context(Broker(data / "broker", own_group=True))
         broker.add_gateways(TENANT, gateways)
         broker.add_central([TENANT])
         print(f"Starting Mosquitto (TLS, passwords, ACL) for {len(gateways)} gateways ...")
         broker.start()
-        clock = ScaledClock(start, options.speed)
+        # The story's clock reads `start` about when the homes come up, after central's start.
+        clock = ScaledClock(start, options.speed, time.monotonic() + CENTRAL_START_S)
         narrator = Narrator(clock)
         inbox = Inbox(data / "inbox.jsonl", clock, narrator.message)
-        sinks = _start_sinks(stack, inbox)
-        site = CentralSite(data / "central", broker, gateways, sinks, _port(options.port))
+        site = CentralSite(
+            data / "central", broker, gateways, _start_sinks(stack, inbox), _port(options.port)
+        )
         site.inbox = inbox.path
-        print("Starting driftvakt-central (SQLite, the Botkyrka policy, 20 homes' registry) ...")
+        fleet = Fleet(data / "homes", _accounts(broker, gateways), clock=clock, speed=options.speed)
+        stack.callback(fleet.close)
+        print(f"Starting driftvakt-central: SQLite, Botkyrka policy, {len(gateways)} homes ...")
         central = CentralProcess(site.write(), clock.spec())
         stack.callback(central.stop)
         central.start()
         _welcome(site, options, clock, time.monotonic() - began)
-        fleet = Fleet(data / "homes", _accounts(broker, gateways), clock=clock, speed=options.speed)
-        stack.callback(fleet.close)
         fleet.start()
         narrator.say(f"{len(gateways)} homes are up: each a real agent with its own MQTT link.")
-        watcher = IncidentWatcher(broker.client("central", client_id="demo-watch"), narrator)
-        stack.callback(watcher.stop)
-        watcher.start()
-        target = FleetTarget(fleet, _restarter(broker, clock, narrator))
-        runner = ScenarioRunner(steps, clock, target, narrator.step).start()
-        stack.callback(runner.stop)
+        _tell_story(stack, broker, fleet, site, clock, narrator, steps)
         yield
-        print("\nStopping: homes, central service, sinks, broker ...")
+        print("\nStopping: the story, the central service, the homes, the sinks, the broker ...")
+
+
+def _tell_story(
+    stack: contextlib.ExitStack,
+    broker: Broker,
+    fleet: Fleet,
+    site: CentralSite,
+    clock: ScaledClock,
+    narrator: Narrator,
+    steps: list[Step],
+) -> None:
+    watcher = IncidentWatcher(broker.client("central", client_id="demo-watch"), narrator)
+    stack.callback(watcher.stop)
+    watcher.start()
+    staff = StaffClient(site.url, DEMO_ACCOUNTS[0].username, DEMO_ACCOUNTS[0].password)
+
+    def acknowledge(role: str) -> None:
+        try:
+            done = staff.acknowledge_open(role, "kvitterat i demon")
+        except SimError as exc:
+            narrator.say(f"could not acknowledge {role}'s tasks: {exc}", "✖")
+            return
+        actions = ", ".join(sorted({t["action"] for t in done})) or "nothing open"
+        narrator.say(f"{role} acknowledged {len(done)} task(s) on the dashboard: {actions}", "✔")
+
+    target = FleetTarget(fleet, _restarter(broker, clock, narrator), acknowledge)
+    runner = ScenarioRunner(steps, clock, target, narrator.step).start()
+    stack.callback(runner.stop)
+
+
+def _fresh(folder: Path) -> Path:
+    """The demo's folder, emptied: every run starts from nothing."""
+    data = folder.resolve()
+    if data.exists():
+        shutil.rmtree(data)
+    data.mkdir(parents=True)
+    return data
+
+
+def _log_to(path: Path) -> None:
+    """The homes' logs go to a file: the terminal is for the story."""
+    handler = logging.FileHandler(path)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.INFO)
 
 
 def _start_sinks(stack: contextlib.ExitStack, inbox: Inbox) -> Sinks:

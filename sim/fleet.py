@@ -273,6 +273,15 @@ class SimHome:
             self._lines.append(line)
 
 
+def _together(jobs: Sequence[Callable[[], None]]) -> None:
+    """Run the jobs on threads of their own and wait for all: a home's stop takes a second."""
+    threads = [threading.Thread(target=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
 def agent_toml(gateway: str, tenant: str, account: Account, t: Timing, home: SimHome) -> str:
     """The home's agent configuration: the production format, demo timings."""
 
@@ -373,13 +382,17 @@ class Fleet:
             home.start()
         return self
 
+    def power_off(self, gateways: Sequence[str]) -> None:
+        """These homes lose mains power at the same moment (an area's power cut)."""
+        _together([self[g].power_off for g in gateways])
+
+    def power_on(self, gateways: Sequence[str]) -> None:
+        """Power returns to these homes at the same moment."""
+        _together([self[g].power_on for g in gateways])
+
     def close(self) -> None:
         """Stop every home cleanly, in parallel (each waits for its broker's PUBACKs)."""
-        threads = [threading.Thread(target=home.close) for home in self]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        _together([home.close for home in self])
 
     def __enter__(self) -> Fleet:
         return self

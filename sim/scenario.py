@@ -43,11 +43,22 @@ from sim.devices import Mode
 from sim.errors import SimError
 from sim.fleet import Fleet
 
-ACTIONS = ("hang", "dead", "flapping", "repair", "power_off", "power_on", "broker_restart", "say")
+ACTIONS = (
+    "hang",
+    "dead",
+    "flapping",
+    "repair",
+    "power_off",
+    "power_on",
+    "broker_restart",
+    "ack",
+    "say",
+)
 """``hang``/``dead``/``flapping``: a device fails that way; ``repair``: someone fixes or
 swaps the device and plugs it in again; ``power_off``/``power_on``: the homes lose and
 regain mains power (gateway included); ``broker_restart``: the broker is down for
-``down`` (clock time); ``say``: only narration."""
+``down`` (clock time); ``ack``: staff of ``role`` acknowledge their open tasks on the
+dashboard (only where the simulator has a staff account); ``say``: only narration."""
 _DEVICE_ACTIONS = frozenset({"hang", "dead", "flapping", "repair"})
 _HOME_ACTIONS = _DEVICE_ACTIONS | {"power_off", "power_on"}
 _DURATION_UNITS = {"s": 1, "m": 60, "h": 3600}
@@ -60,8 +71,17 @@ class _Model(BaseModel):
 class EventSpec(_Model):
     at: str
     do: Literal[
-        "hang", "dead", "flapping", "repair", "power_off", "power_on", "broker_restart", "say"
+        "hang",
+        "dead",
+        "flapping",
+        "repair",
+        "power_off",
+        "power_on",
+        "broker_restart",
+        "ack",
+        "say",
     ]
+    role: str | None = None
     homes: list[str] = Field(default_factory=list)
     area: str | None = None
     device: Literal["router", "camera"] | None = None
@@ -92,6 +112,7 @@ class Step:
     device: str | None
     down: timedelta
     say: str
+    role: str | None = None
 
 
 def duration(text: str) -> timedelta:
@@ -148,6 +169,8 @@ def _reference_problems(spec: ScenarioSpec) -> list[str]:
         targeted = bool(event.homes or event.area)
         if event.do in _HOME_ACTIONS and not targeted:
             problems.append(f"{key}.do = {event.do!r}: give homes or area")
+        if event.do == "ack" and event.role is None:
+            problems.append(f"{key}.role: 'ack' needs the role whose tasks are acknowledged")
         if event.do in _DEVICE_ACTIONS and event.device is None:
             problems.append(f"{key}.device: {event.do!r} needs device = router or camera")
         try:
@@ -182,7 +205,7 @@ def schedule(spec: ScenarioSpec, start: datetime, homes: Sequence[str]) -> list[
                 "use more --homes or other gateway ids"
             )
         down = duration(event.down)
-        steps.append(Step(when, event.do, targets, event.device, down, event.say))
+        steps.append(Step(when, event.do, targets, event.device, down, event.say, event.role))
         previous = when
     return steps
 
@@ -246,25 +269,33 @@ class FleetTarget:
 
     :param restart_broker: stops the broker for the given clock time and starts it
         again; ``None`` when the simulator does not own the broker (the step is skipped).
+    :param acknowledge: acknowledges the open tasks of a role; ``None`` skips ``ack``.
     """
 
     def __init__(
-        self, fleet: Fleet, restart_broker: Callable[[timedelta], None] | None = None
+        self,
+        fleet: Fleet,
+        restart_broker: Callable[[timedelta], None] | None = None,
+        acknowledge: Callable[[str], None] | None = None,
     ) -> None:
-        self.fleet, self.restart_broker = fleet, restart_broker
+        self.fleet, self.restart_broker, self.acknowledge = fleet, restart_broker, acknowledge
 
     def apply(self, step: Step) -> None:
         if step.do == "broker_restart":
             if self.restart_broker is not None:
                 self.restart_broker(step.down)
             return
+        if step.do == "ack":
+            if self.acknowledge is not None and step.role is not None:
+                self.acknowledge(step.role)
+            return
+        if step.do == "power_off":
+            self.fleet.power_off(step.homes)
+        elif step.do == "power_on":
+            self.fleet.power_on(step.homes)
         for gateway in step.homes:
             home = self.fleet[gateway]
-            if step.do == "power_off":
-                home.power_off()
-            elif step.do == "power_on":
-                home.power_on()
-            elif step.do == "repair":
+            if step.do == "repair":
                 assert step.device is not None
                 home.replace(step.device)
             elif step.do in _DEVICE_ACTIONS:

@@ -180,9 +180,9 @@ public_url = "{self.url}"
 secret = "{secrets.token_hex(24)}"
 
 [timing]
-timer_poll_s = 0.2
+timer_poll_s = 0.1
 outbox_poll_s = 0.2
-liveness_poll_s = 0.5
+liveness_poll_s = 0.2
 retry_base_s = 1
 retry_max_s = 10
 
@@ -244,8 +244,13 @@ class CentralProcess:
         if self.clock_spec is not None:
             command += ["--sim-clock", self.clock_spec]
         with self.log_path.open("ab") as log:
+            # Its own process group: Ctrl-C reaches the demo, which stops central in order.
             self.proc = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                command,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                process_group=0,
             )
         self._wait_healthy(timeout)
         return self
