@@ -30,14 +30,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
-from protocol import IncidentSummary
+from protocol import Event, IncidentSummary
 from sim.broker import Broker, BrokerClient, find_mosquitto
 from sim.clock import ScaledClock, parse_local
 from sim.errors import BrokerError, SimError
 from sim.fleet import Account, Fleet, gateway_id
 from sim.scenario import FleetTarget, ScenarioRunner, Step, load_scenario, schedule
 from sim.sinks import Captured, Inbox, MailSink, SmsSink
-from sim.site import DEMO_ACCOUNTS, TENANT, CentralProcess, CentralSite, Sinks
+from sim.site import DEMO_ACCOUNTS, ROLE_CONTACTS, TENANT, CentralProcess, CentralSite, Sinks
 from sim.staff import StaffClient
 
 STORY = Path(__file__).with_name("demo_story.toml")
@@ -84,10 +84,24 @@ class Narrator:
         self.say(step.say or f"{step.do} {', '.join(step.homes)}", "▶")
 
     def message(self, message: Captured) -> None:
-        what = {"email": "e-mail", "sms": "SMS", "webhook": "care records system"}
-        first = message.subject if message.channel == "email" else message.body
-        first = first.splitlines()[0] if first else ""
-        self.say(f"{what.get(message.channel, message.channel)} to {message.to}: {first}", "✉")
+        """One line per message: channel, the role it reached, its first sentence."""
+        role = _ROLE_OF.get(message.to, message.to)
+        if message.channel == "webhook":
+            where = "care records system"
+        else:
+            where = f"{'e-mail' if message.channel == 'email' else 'SMS'} to {role}"
+        text = message.subject if message.channel == "email" else message.body
+        first = text.removeprefix("Driftvakt: ").split(". ")[0].splitlines()[0] if text else ""
+        self.say(f"{where}: {first[:110]}", "✉")
+
+
+_ROLE_OF = {address: role for role, contacts in ROLE_CONTACTS.items() for address in contacts}
+_EVENTS = {
+    "restart_started": "power-cycles {device} through the relay (attempt {attempt})",
+    "restart_succeeded": "{device} is back after the power cycle",
+    "restart_failed": "{device} did not come back (attempt {attempt})",
+    "restart_exhausted": "gives up on {device}: restart budget spent, people are needed",
+}
 
 
 class IncidentWatcher:
@@ -98,7 +112,12 @@ class IncidentWatcher:
         self.seen: dict[str, IncidentSummary] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="incident-watch", daemon=True)
-        client.subscribe(f"driftvakt/v1/{TENANT}/_central/incidents/+")
+        client.subscribe(
+            f"driftvakt/v1/{TENANT}/_central/incidents/+",
+            f"driftvakt/v1/{TENANT}/+/events",
+            f"driftvakt/v1/{TENANT}/+/availability",
+        )
+        self._online: dict[str, bytes] = {}
 
     def start(self) -> IncidentWatcher:
         self._thread.start()
@@ -112,12 +131,38 @@ class IncidentWatcher:
     def _run(self) -> None:
         while not self._stop.wait(0.3):
             for message in self.client.received():
-                self._show(message.topic.rsplit("/", 1)[-1], message.payload)
+                try:
+                    self._route(message.topic.split("/"), message.payload)
+                except ValueError as exc:  # a bad payload is not the story's end
+                    self.narrator.say(f"unreadable message on {message.topic}: {exc}", "?")
+
+    def _route(self, parts: list[str], payload: bytes) -> None:
+        gateway, kind = parts[3], parts[4]
+        if gateway == "_central":
+            if kind == "incidents":
+                self._show(parts[-1], payload)
+        elif kind == "events":
+            self._event(gateway, Event.model_validate_json(payload))
+        elif kind == "availability":
+            self._availability(gateway, payload)
+
+    def _event(self, gateway: str, event: Event) -> None:
+        text = _EVENTS.get(event.type)
+        if text is not None:
+            attempt = event.detail.get("attempt", event.detail.get("attempts", ""))
+            what = text.format(device=event.device, attempt=attempt)
+            self.narrator.say(f"{gateway}'s agent {what}", "·")
+
+    def _availability(self, gateway: str, payload: bytes) -> None:
+        before = self._online.get(gateway)
+        self._online[gateway] = payload
+        if before is not None and before != payload:
+            self.narrator.say(f"{gateway} is {payload.decode()} (MQTT availability)", "·")
 
     def _show(self, incident: str, payload: bytes) -> None:
         if not payload:
             if self.seen.pop(incident, None) is not None:
-                self.narrator.say(f"incident {incident[-6:]} closed", "✔")
+                self.narrator.say(f"incident {incident} closed", "✔")
             return
         summary = IncidentSummary.model_validate_json(payload)
         before = self.seen.get(incident)
@@ -130,7 +175,7 @@ class IncidentWatcher:
         verb = "opened" if before is None else "updated"
         homes = ", ".join(summary.gateways)
         self.narrator.say(
-            f"incident {incident[-6:]} {verb}: {summary.kind.value}, {homes}; "
+            f"incident {incident} {verb}: {summary.kind.value}, {homes}; "
             f"owner {summary.owner_role}, {summary.open_tasks} open task(s)",
             "!",
         )
