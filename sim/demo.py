@@ -173,7 +173,7 @@ class IncidentWatcher:
         ):
             return
         verb = "opened" if before is None else "updated"
-        homes = ", ".join(summary.gateways)
+        homes = ", ".join(summary.gateways) or "no homes (our own monitoring)"
         self.narrator.say(
             f"incident {incident} {verb}: {summary.kind.value}, {homes}; "
             f"owner {summary.owner_role}, {summary.open_tasks} open task(s)",
