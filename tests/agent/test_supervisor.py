@@ -83,6 +83,24 @@ def test_supervisor_router_dead_makes_camera_unreachable_and_cycles_router() -> 
     ]
 
 
+def test_supervisor_camera_failing_first_is_still_unreachable_when_the_router_goes_down() -> None:
+    home = armed_home()
+    home.round(router=True, camera=False)
+    home.rounds(3, router=False, camera=False)
+    assert home.take_events() == [
+        ("device_down", "router"),
+        ("device_unreachable", "camera"),
+        ("restart_started", "router"),
+    ]
+
+
+def test_supervisor_camera_failures_count_again_once_the_router_answers() -> None:
+    home = armed_home()
+    home.round(router=False, camera=False)
+    home.rounds(3, router=True, camera=False)
+    assert home.take_events() == [("device_down", "camera"), ("restart_started", "camera")]
+
+
 def test_supervisor_success_resets_the_consecutive_count() -> None:
     home = armed_home()
     for _ in range(5):
@@ -148,12 +166,19 @@ def test_supervisor_export_restore_keeps_failed_and_budget() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=400))
-def test_supervisor_flapping_never_exceeds_the_budget(script: list[tuple[bool, bool]]) -> None:
-    policy = Policy(max_consecutive=3, max_per_24h=4, min_gap_s=30, backoff_base_s=20)
+@given(
+    st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=400),
+    st.integers(1, 4),
+    st.integers(1, 8),
+)
+def test_supervisor_flapping_never_exceeds_the_budget(
+    script: list[tuple[bool, bool]], max_consecutive: int, max_per_24h: int
+) -> None:
+    policy = Policy(max_consecutive, max_per_24h, min_gap_s=30, backoff_base_s=20)
     home = FakeHome(policy=policy)
     for router, camera in script:
         home.round(router, camera)
+    assert all(p.attempt <= policy.max_consecutive for p in home.plans)
     for device in ("router", "camera"):
         cycles = [p.started for p in home.plans if device in p.devices]
         assert len(cycles) <= policy.max_per_24h
@@ -163,6 +188,6 @@ def test_supervisor_flapping_never_exceeds_the_budget(script: list[tuple[bool, b
         exhausted = [e for e in home.events if e == ("restart_exhausted", device)]
         ups = [e for e in home.events if e == ("device_up", device)]
         assert len(exhausted) <= len(ups) + 1
-    for a, b in zip(home.plans, home.plans[1:], strict=False):
+    for a, b in itertools.pairwise(home.plans):
         restored = max(s.when for s in a.steps if isinstance(s, WaitUntil))
         assert b.started >= restored

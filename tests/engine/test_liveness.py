@@ -164,6 +164,17 @@ def test_liveness_snapshot_older_than_seen_is_ignored() -> None:
     run = fleet()
     t = local("2027-03-09 10:00")
     everyone_reports(run, t)
-    run.at(t + timedelta(minutes=1), snapshot("gw-a", camera="up", seq=100))
+    run.at(t + timedelta(minutes=1), snapshot("gw-a", camera="up", seq=100, heartbeat_s=3600))
     run.at(t + timedelta(minutes=2), snapshot("gw-a", camera="failed", seq=99))
     assert run.decisions == []
+
+
+def test_liveness_late_outbox_event_older_than_snapshot_changes_no_health() -> None:
+    run = fleet(checks="22:30")
+    t = local("2027-03-09 22:00")
+    everyone_reports(run, t)
+    run.at(t + timedelta(minutes=1), snapshot("gw-a", camera="up", seq=100, heartbeat_s=3600))
+    run.at(t + timedelta(minutes=2), event("gw-a", "restart_exhausted", seq=40))
+    run.until(t + timedelta(minutes=40))
+    assert run.decisions == []
+    assert run.engine.homes["gw-a"].health["camera"] == "up"

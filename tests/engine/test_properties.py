@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from central.engine import Acknowledge, CheckFailed, TaskRef
 from central.errors import UnknownTask
 from central.registry import Home, Registry
-from tests.engine.helpers import STOCKHOLM, Run, availability, event
+from tests.engine.helpers import STOCKHOLM, Run, availability
 
 GWS = ("gw-a", "gw-b", "gw-c", "gw-d")
 SETTLE = timedelta(minutes=10)
@@ -59,7 +59,7 @@ def run_outage(start: datetime, checks: list[time], back: datetime | None, end: 
     if back is None:
         return run.alive(start, end)
     run.alive(start, back)
-    run.at(back, event("gw-a", "device_up", seq=10_000))
+    run.event(back, "gw-a", "device_up")
     run.report(back, "gw-a")
     return run.alive(back, end)
 
