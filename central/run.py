@@ -157,6 +157,8 @@ class Central:
     def close(self) -> None:
         """Stop everything in order; safe to call again."""
         self._stopping.set()
+        if self._service is not None:
+            self._service.stopping.set()
         if self.web is not None:
             self.web.close()
             self.web = None
