@@ -12,7 +12,7 @@ demo: bootstrap venv
 test: bootstrap venv lint typecheck pytest
 
 bootstrap:
-	@scripts/bootstrap.sh
+	@scripts/bootstrap.sh --browser
 
 venv: $(STAMP)
 

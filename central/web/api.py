@@ -197,8 +197,12 @@ def visits(
     """Tonight's physical visits (noon to noon, Stockholm): to make, by check time; made."""
     ctx = _ctx(request)
     with ctx.store.session() as session:
-        todo, made = routine.visits(session, ctx.now(), labels=allows(principal.role, Perm.LABELS))
-    return {"todo": [v.public() for v in todo], "done": [v.public() for v in made]}
+        night = routine.visits(session, ctx.now(), labels=allows(principal.role, Perm.LABELS))
+    return {
+        "todo": [v.public() for v in night.todo],
+        "done": [v.public() for v in night.done],
+        "called_off": [v.public() for v in night.called_off],
+    }
 
 
 @router.post("/visits/{task_id:path}/done", tags=["visits"])

@@ -206,8 +206,16 @@ def visits_page(request: Request, me: Annotated[Principal, Depends(need(Perm.VIS
     ctx = _ctx(request)
     now = ctx.now()
     with ctx.store.session() as session:
-        todo, done = routine.visits(session, now, labels=allows(me.role, Perm.LABELS))
-    return render(request, me, "visits.html", "routine fleet", todo=todo, done=done, now=now)
+        night = routine.visits(session, now, labels=allows(me.role, Perm.LABELS))
+    return render(
+        request,
+        me,
+        "visits.html",
+        "routine fleet",
+        todo=night.todo,
+        done=night.done,
+        called_off=night.called_off,
+    )
 
 
 @router.post("/visits/{task_id:path}/done")

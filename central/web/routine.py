@@ -141,8 +141,18 @@ class Visit:
         return out
 
 
-def visits(session: Session, now: datetime, *, labels: bool) -> tuple[list[Visit], list[Visit]]:
-    """Tonight's physical visits: (still to make, sorted by check time; made)."""
+@dataclass(frozen=True, slots=True)
+class Night:
+    """Tonight's visits: to make (by check time), made, and called off after someone
+    had acknowledged them (the camera works again: whoever set out must know)."""
+
+    todo: list[Visit]
+    done: list[Visit]
+    called_off: list[Visit]
+
+
+def visits(session: Session, now: datetime, *, labels: bool) -> Night:
+    """Tonight's physical visits."""
     start, end = night_bounds(now)
     found = list(
         session.scalars(
@@ -150,19 +160,22 @@ def visits(session: Session, now: datetime, *, labels: bool) -> tuple[list[Visit
                 Task.action == "physical_visit",
                 Task.check_at >= start,
                 Task.check_at < end,
-                Task.status != "cancelled",
             )
         )
     )
     notes = _notes(session, {t.incident_id for t in found})
-    todo: list[Visit] = []
-    done: list[Visit] = []
+    night = Night([], [], [])
     for row in _rows(session, found, labels):
         visit = Visit(row, _note_for(notes, row.task))
-        (todo if row.task.status in LIVE else done).append(visit)
-    todo.sort(key=lambda v: (v.row.task.check_at or now, v.row.task.gateway or ""))
-    done.sort(key=lambda v: v.row.task.check_at or now, reverse=True)
-    return todo, done
+        if row.task.status in LIVE:
+            night.todo.append(visit)
+        elif row.task.status != "cancelled":
+            night.done.append(visit)
+        elif row.task.acknowledged_at is not None:
+            night.called_off.append(visit)
+    night.todo.sort(key=lambda v: (v.row.task.check_at or now, v.row.task.gateway or ""))
+    night.done.sort(key=lambda v: v.row.task.check_at or now, reverse=True)
+    return night
 
 
 def _notes(session: Session, incidents: set[str]) -> list[Task]:
@@ -302,7 +315,8 @@ def _timeline(session: Session, found: Incident, task_ids: set[str]) -> list[Aud
         )
     )
     mine = [
-        e for e in humans
+        e
+        for e in humans
         if e.detail.get("task") in task_ids or e.detail.get("incident") == found.id
     ]
     return sorted([*own, *mine], key=lambda e: e.id)

@@ -33,14 +33,24 @@ from tests.web.conftest import CHEAP, PASSWORD
 
 TENANT = "botkyrka"
 HOMES = (
-    Home("gw-17", "Tumba norra", (clock_time(2, 0), clock_time(4, 30)), label="Greta Andersson",
-         camera_serial="PH-CAM-0017"),
+    Home(
+        "gw-17",
+        "Tumba norra",
+        (clock_time(2, 0), clock_time(4, 30)),
+        label="Greta Andersson",
+        camera_serial="PH-CAM-0017",
+    ),
     Home("gw-18", "Tumba norra", (clock_time(1, 30),), label="Sven Berg"),
     Home("gw-19", "Hallunda", (clock_time(3, 0),), label="Aino Korhonen"),
     Home("gw-20", "Hallunda", (), label="Karl Lind", active=False),
 )
-STAFF = {"natt": "nattpatrullen", "larm": "larmgruppen", "drift": "operator", "it": "it_funktion",
-         "tillsyn": "digital_tillsyn"}
+STAFF = {
+    "natt": "nattpatrullen",
+    "larm": "larmgruppen",
+    "drift": "operator",
+    "it": "it_funktion",
+    "tillsyn": "digital_tillsyn",
+}
 
 
 class Clock:
@@ -94,8 +104,14 @@ class Stack:
         self.seq += 1
         at = format_time(self.clock())
         body = {
-            "v": 1, "ts": at, "boot": "BOOT-WEB", "seq": self.seq, "agent": "0.1.0",
-            "uptime_s": 100, "heartbeat_s": 30, "time_synced": True,
+            "v": 1,
+            "ts": at,
+            "boot": "BOOT-WEB",
+            "seq": self.seq,
+            "agent": "0.1.0",
+            "uptime_s": 100,
+            "heartbeat_s": 30,
+            "time_synced": True,
             "devices": {
                 "router": {"health": router, "since": at, "restarts_24h": 0},
                 "camera": {"health": camera, "since": at, "restarts_24h": restarts},
@@ -107,8 +123,13 @@ class Stack:
     def event(self, name: str, kind: str, device: str = "camera") -> None:
         self.seq += 1
         body = {
-            "v": 1, "id": new_id(), "ts": format_time(self.clock()), "boot": "BOOT-WEB",
-            "seq": self.seq, "type": kind, "device": device,
+            "v": 1,
+            "id": new_id(),
+            "ts": format_time(self.clock()),
+            "boot": "BOOT-WEB",
+            "seq": self.seq,
+            "type": kind,
+            "device": device,
             "detail": {"attempts": 3} if kind == "restart_exhausted" else {},
         }
         self.gateway(name).publish(gateway_topic(TENANT, name, TopicKind.EVENTS), json.dumps(body))
@@ -138,9 +159,12 @@ def _config(broker: Broker, tmp: Path) -> dict[str, Any]:
         "tenants": [TENANT],
         "broker": {
             "url": f"mqtts://{broker.host}:{broker.port}",
-            "ca_file": str(creds.cafile), "cert_file": str(creds.certfile),
-            "key_file": str(creds.keyfile), "username": creds.username,
-            "password": creds.password, "client_id": f"central-web-{secrets.token_hex(4)}",
+            "ca_file": str(creds.cafile),
+            "cert_file": str(creds.certfile),
+            "key_file": str(creds.keyfile),
+            "username": creds.username,
+            "password": creds.password,
+            "client_id": f"central-web-{secrets.token_hex(4)}",
         },
         "database": {"url": f"sqlite:///{tmp / 'central.db'}"},
         "links": {"secret": "w" * 32, "public_url": "http://127.0.0.1"},
@@ -156,8 +180,14 @@ def _seed(db_url: str) -> None:
         registry_rows.replace(session, TENANT, list(HOMES))
     accounts = Accounts(store, CHEAP)
     for username, role in STAFF.items():
-        accounts.add(username, role, PASSWORD, now=datetime.now().astimezone(), by="test",
-                     display_name=username.capitalize())
+        accounts.add(
+            username,
+            role,
+            PASSWORD,
+            now=datetime.now().astimezone(),
+            by="test",
+            display_name=username.capitalize(),
+        )
     store.close()
 
 

@@ -21,8 +21,14 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 NIGHT = datetime(2027, 3, 9, 23, 30, tzinfo=UTC)  # 00:30 in Stockholm, a Tuesday night
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 LIVE_TIMEOUT_MS = 20_000
 """Board changes reach the page within the fleet flush (5 s) plus one live poll."""
@@ -107,7 +113,9 @@ def test_browser_night_outage_from_board_to_recovery(browser: Browser, stack: St
     larm.get_by_role("button", name="Spara ärendenummer").click()
     expect(larm.locator(".flash")).to_contain_text("Ärendenumret är sparat")
     expect(larm.locator("dd.vendor-case")).to_have_text("PH-2027-4711")
-    expect(larm.locator(".timeline")).to_contain_text("angav leverantörens ärendenummer PH-2027-4711")
+    expect(larm.locator(".timeline")).to_contain_text(
+        "angav leverantörens ärendenummer PH-2027-4711"
+    )
     _shot(larm, "incident.png")
 
     # The camera recovers and stays up past the settle time: the visits go, live.
@@ -116,6 +124,7 @@ def test_browser_night_outage_from_board_to_recovery(browser: Browser, stack: St
     stack.event("gw-17", "device_up")
     _advance(stack, 12, {})
     expect(natt.locator("#no-visits")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    expect(natt.locator("li.called-off")).to_contain_text("kvitterat av natt")
     assert natt.evaluate("window.__noReload") is True
     _shot(natt, "night-list-after-recovery-390.png")
     expect(larm.locator("h1")).to_contain_text("Stängd", timeout=LIVE_TIMEOUT_MS)
@@ -145,6 +154,7 @@ def test_browser_pages_render_for_review(browser: Browser, stack: Stack) -> None
     expect(visits).to_have_count(2)  # the check that failed now, and the one at 03:00
     expect(visits.nth(1)).to_contain_text("03:00")
     fleet = _signed_in(browser, stack, "natt", 390, "/fleet")
-    expect(fleet.locator("tr[data-gateway='gw-18']")).to_contain_text("Störning",
-                                                                       timeout=LIVE_TIMEOUT_MS)
+    expect(fleet.locator("tr[data-gateway='gw-18']")).to_contain_text(
+        "Störning", timeout=LIVE_TIMEOUT_MS
+    )
     _shot(fleet, "fleet-board-390.png")

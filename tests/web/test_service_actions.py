@@ -2,7 +2,7 @@
 real engine through the real service and shows in what the dashboard reads."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -40,7 +40,9 @@ def test_service_camera_failure_makes_visits_that_staff_work_through(stack: Stac
         ("gw-17", "Greta Andersson"),
     ]
     first = todo[0]
-    assert natt.post(f"/api/tasks/{first['id']}/ack", json={"comment": "åker nu"}).status_code == 200
+    assert (
+        natt.post(f"/api/tasks/{first['id']}/ack", json={"comment": "åker nu"}).status_code == 200
+    )
     acked = natt.get("/api/visits").json()["todo"][0]
     assert (acked["status"], acked["acknowledged_by"]) == ("acknowledged", "natt")
 
@@ -49,8 +51,9 @@ def test_service_camera_failure_makes_visits_that_staff_work_through(stack: Stac
     assert case.status_code == 200, case.text
     detail = larm.get(f"/api/incidents/{incident}").json()
     assert detail["vendor_case"] == "PH-4711"
-    humans = [(e["actor"], e["detail"].get("action")) for e in detail["timeline"]
-              if e["kind"] == "human"]
+    humans = [
+        (e["actor"], e["detail"].get("action")) for e in detail["timeline"] if e["kind"] == "human"
+    ]
     assert ("natt", "acknowledge") in humans
     assert ("natt", "comment") in humans
     assert ("larm", "vendor_case") in humans
@@ -67,9 +70,16 @@ def test_service_api_hides_labels_from_roles_without_them(stack: Stack) -> None:
     stack.event("gw-17", "restart_exhausted")
     natt, drift, it = _api(stack, "natt"), _api(stack, "drift"), _api(stack, "it")
     wait_for("an incident", lambda: natt.get("/api/incidents").json())
-    wait_for("the board", lambda: any(h["state"] == "atgard"
-                                      for h in natt.get("/api/fleet").json()["homes"]))
-    for path in ("/api/fleet", "/api/incidents", "/api/tasks?role=*", "/api/gateways/botkyrka/gw-17"):
+    wait_for(
+        "the board",
+        lambda: any(h["state"] == "atgard" for h in natt.get("/api/fleet").json()["homes"]),
+    )
+    for path in (
+        "/api/fleet",
+        "/api/incidents",
+        "/api/tasks?role=*",
+        "/api/gateways/botkyrka/gw-17",
+    ):
         assert "Greta" not in drift.get(path).text, path
     incident = natt.get("/api/incidents").json()[0]["id"]
     for client in (drift, it):
@@ -103,12 +113,25 @@ def test_service_power_cycle_is_sent_as_cmd_and_its_result_shown(stack: Stack) -
 
     cmd = json.loads(received[-1].payload)
     assert (cmd["id"], cmd["type"], cmd["device"], cmd["by"]) == (
-        command_id, "power_cycle", "camera", "drift")
-    result = {"v": 1, "id": command_id, "ts": "2027-03-09T23:30:05Z", "ok": True,
-              "detail": "camera power-cycled"}
+        command_id,
+        "power_cycle",
+        "camera",
+        "drift",
+    )
+    result = {
+        "v": 1,
+        "id": command_id,
+        "ts": "2027-03-09T23:30:05Z",
+        "ok": True,
+        "detail": "camera power-cycled",
+    }
     gw.publish("driftvakt/v1/botkyrka/gw-18/cmd/result", json.dumps(result))
-    shown = wait_for("the result", lambda: [
-        c for c in drift.get("/api/gateways/botkyrka/gw-18").json()["commands"] if c["ok"]])
+    shown = wait_for(
+        "the result",
+        lambda: [
+            c for c in drift.get("/api/gateways/botkyrka/gw-18").json()["commands"] if c["ok"]
+        ],
+    )
     assert shown[0]["detail"] == "camera power-cycled"
 
 
@@ -119,8 +142,12 @@ def test_service_metrics_and_healthz(stack: Stack) -> None:
         assert anon.get("/metrics").status_code == 401
         health = anon.get("/healthz")
         assert health.status_code == 200 and health.json()["database"] == "ok"
-        text = wait_for("the metrics", lambda: (lambda t: 'health="down"' in t and t)(
-            anon.get("/metrics", headers={"Authorization": "Bearer " + "m" * 20}).text))
+        text = wait_for(
+            "the metrics",
+            lambda: (lambda t: 'health="down"' in t and t)(
+                anon.get("/metrics", headers={"Authorization": "Bearer " + "m" * 20}).text
+            ),
+        )
     assert "driftvakt_messages_received_total" in text
     assert 'driftvakt_devices{device="camera",health="down"} 1' in text
     assert "driftvakt_gateways_online 3" in text
