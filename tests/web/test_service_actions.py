@@ -62,6 +62,12 @@ def test_service_camera_failure_makes_visits_that_staff_work_through(stack: Stac
     assert done.status_code == 200, done.text
     made = natt.get("/api/visits").json()["done"]
     assert [v["id"] for v in made] == [first["id"]]
+    note = made[0]["journal_note"]
+    assert note is not None and note["status"] == "open"
+    assert note["text"]
+    filed = natt.post(f"/api/tasks/{note['task']}/done", json={})
+    assert filed.status_code == 200, filed.text
+    assert natt.get("/api/visits").json()["done"][0]["journal_note"]["status"] == "done"
 
 
 def test_service_api_hides_labels_from_roles_without_them(stack: Stack) -> None:
