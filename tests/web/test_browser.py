@@ -118,6 +118,27 @@ def test_browser_night_outage_from_board_to_recovery(browser: Browser, stack: St
     )
     _shot(larm, "incident.png")
 
+    # The visit is made: the devices were restarted; the journal note is copied and filed.
+    made = natt.locator("li.visit[data-gateway='gw-17']").first
+    made.get_by_text("Besöket är gjort").click()
+    made.get_by_label("Ja, omstartade").check()
+    made.get_by_role("button", name="Registrera besöket").click()
+    expect(natt.locator(".flash")).to_contain_text("Besöket är registrerat")
+    note = natt.locator("li.visit.made textarea.draft")
+    expect(note).not_to_be_empty()
+    natt.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.url)
+    natt.get_by_role("button", name="Kopiera text").click()
+    expect(natt.get_by_role("button", name="Kopierat ✓")).to_be_visible()
+    assert natt.evaluate("navigator.clipboard.readText()") == note.input_value()
+    natt.get_by_label("Införd i journalen").check()
+    natt.locator("form.journal").get_by_role("button", name="Spara").click()
+    expect(natt.locator("li.visit.made")).to_contain_text("✓ Införd i journalen")
+    _shot(natt, "night-list-journal-390.png")
+
+    # The other visit of the night is acknowledged too.
+    natt.get_by_role("button", name="Kvittera – jag åker").click()
+    expect(natt.locator("li.visit[data-gateway='gw-17']").first).to_contain_text("Kvitterad")
+
     # The camera recovers and stays up past the settle time: the visits go, live.
     natt.evaluate("window.__noReload = true")
     stack.state("gw-17", "up")
