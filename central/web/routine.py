@@ -55,6 +55,8 @@ class TaskRow:
     task: Task
     group: str
     label: str | None
+    may_see: bool
+    """Whether the viewer may see personal data (labels, journal-note drafts)."""
 
     def public(self) -> dict[str, Any]:
         t = self.task
@@ -75,7 +77,7 @@ class TaskRow:
             "acknowledged_at": t.acknowledged_at,
             "acknowledged_by": t.acknowledged_by,
             "closed_at": t.closed_at,
-            "text": t.text if self.label is not None or t.action != "journal_note" else "",
+            "text": t.text if self.may_see or t.action != "journal_note" else "",
         }
 
 
@@ -93,6 +95,7 @@ def _rows(session: Session, tasks: list[Task], labels: bool) -> list[TaskRow]:
                 task=t,
                 group=home.homecare_group if home else "",
                 label=home.label if (home and labels) else None,
+                may_see=labels,
             )
         )
     return out
@@ -135,7 +138,7 @@ class Visit:
             else {
                 "task": note.id,
                 "status": note.status,
-                "text": note.text if self.row.label is not None else "",
+                "text": note.text if self.row.may_see else "",
             }
         )
         return out
