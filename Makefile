@@ -39,3 +39,6 @@ bench-protocol: venv
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
+
+bench-engine: venv
+	$(BIN)/python -m tests.bench.bench_replay

@@ -69,7 +69,7 @@ class Central:
         self.store = Store(config.database.url)
         self.inbox: queue.Queue[Inbound] = queue.Queue()
         self.links: dict[str, MqttLink] = {}
-        self.service: Service | None = None
+        self._service: Service | None = None
         self.worker: OutboxWorker | None = None
         self.ingest: Ingest | None = None
         self.web: WebServer | None = None
@@ -77,7 +77,7 @@ class Central:
 
     def start(self) -> Central:
         self.store.upgrade()
-        service = self.service = Service(self.config, self.store, self.clock)
+        service = self._service = Service(self.config, self.store, self.clock)
         self.links = {
             t: MqttLink(self.config.broker, t, self.inbox, self.clock) for t in self.config.tenants
         }
@@ -99,6 +99,12 @@ class Central:
         log.info("driftvakt-central running for %s", ", ".join(self.config.tenants))
         return self
 
+    @property
+    def service(self) -> Service:
+        if self._service is None:
+            raise RuntimeError("the service is not started")
+        return self._service
+
     def _publish(self, tenant: str, topic: str, payload: bytes) -> bool:
         return self.links[tenant].publish(topic, payload).rc == mqtt.MQTT_ERR_SUCCESS
 
@@ -118,7 +124,6 @@ class Central:
 
     def run_until_stopped(self) -> None:
         """The timer loop: fire due timers (catching up first), tick liveness, flush the fleet."""
-        assert self.service is not None
         timing = self.config.timing
         last_tick = last_flush = 0.0
         while not self._stopping.is_set():
@@ -137,7 +142,6 @@ class Central:
 
     def _sleep(self, poll_s: float) -> float:
         """Until the next timer is due, at most ``poll_s``."""
-        assert self.service is not None
         try:
             due = self.service.next_timer()
         except Exception:
@@ -162,9 +166,9 @@ class Central:
         if self.worker is not None:
             self.worker.close()
             self.worker = None
-        if self.service is not None:
+        if self._service is not None:
             try:
-                self.service.flush_fleet()
+                self._service.flush_fleet()
             except Exception:
                 log.exception("could not write the fleet state at shutdown")
         for link in self.links.values():

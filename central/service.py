@@ -245,9 +245,9 @@ class Service:
 
     def _message(self, parsed: Parsed) -> None:
         message, topic = parsed.message, parsed.message.topic
-        tenant, gateway = topic.tenant, topic.gateway or ""
-        if tenant not in self._tenants:
-            return
+        tenant, gateway = topic.tenant, topic.gateway
+        if tenant not in self._tenants or gateway is None:
+            return  # our own _central topics match the '+' of our subscriptions
         body = message.body
         if topic.kind is TopicKind.AVAILABILITY and isinstance(body, Availability):
             self.fleet.availability(tenant, gateway, body, parsed.at)

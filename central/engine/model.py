@@ -49,15 +49,19 @@ class _Record:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
-        kwargs: dict[str, Any] = {}
-        for f in fields(cls):  # type: ignore[arg-type]
-            if f.name not in data:
-                continue
-            value = data[f.name]
-            if f.name in cls._times and value is not None:
-                value = _parse_time(value)
-            kwargs[f.name] = value
-        return cls(**kwargs)
+        return _build(cls, data)
+
+
+def _build(cls: Any, data: dict[str, Any]) -> Any:
+    kwargs: dict[str, Any] = {}
+    for f in fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if f.name in cls._times and value is not None:
+            value = _parse_time(value)
+        kwargs[f.name] = _copy(value)
+    return cls(**kwargs)
 
 
 def _copy(value: Any) -> Any:
@@ -129,7 +133,7 @@ class Incident(_Record):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         plain = {k: v for k, v in data.items() if k != "tasks"}
-        incident = super().from_dict(plain)
+        incident: Self = _build(cls, plain)
         incident.tasks = {k: Task.from_dict(v) for k, v in data.get("tasks", {}).items()}
         return incident
 

@@ -155,11 +155,9 @@ def on_handover_timer(
         task.window = match.window
         ctx.decide(at, DecisionEvent.ESCALATED, incident, task, reason=f"handover: {reason}")
         notify(ctx, incident, task, DecisionEvent.ESCALATED, at, step)
-        if task.status == OPEN:
-            ctx.cancel(task.timer)
-            task.timer = ctx.schedule(
-                at + step.ack_deadline, ACK_TIMER, incident=incident.id, task=key
-            )
+        task.status = OPEN  # the new owner acknowledges for itself
+        ctx.cancel(task.timer)
+        task.timer = ctx.schedule(at + step.ack_deadline, ACK_TIMER, incident=incident.id, task=key)
     end = policy.window_end(match, incident.kind, at)
     if end is not None and end > at:
         schedule_handover(ctx, incident, task, key, end)

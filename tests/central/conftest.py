@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 from central.store import Store
+from tests.central.servers import SmsSink, SmtpSink
 
 PG_URL = os.environ.get("DRIFTVAKT_TEST_POSTGRES_URL")
 
@@ -53,3 +54,17 @@ def store(db_url: str) -> Iterator[Store]:
     db.upgrade()
     yield db
     db.close()
+
+
+@pytest.fixture
+def smtp() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def sms() -> Iterator[SmsSink]:
+    sink = SmsSink().start()
+    yield sink
+    sink.stop()

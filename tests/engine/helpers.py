@@ -8,6 +8,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from central.engine import Decision, Effect, Engine, GatewayMessage, Input, Notification
 from central.policy import Policy, load_policy
@@ -18,9 +19,23 @@ TENANT = "botkyrka"
 HEADER = "gateway,homecare_group,night_checks,active,relay,camera_serial,router_serial,visit_plan\n"
 
 
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
+DEFAULT_POLICY = load_policy()
+
+
 def utc(text: str) -> datetime:
-    """``"2027-03-09 22:00"`` as Europe/Stockholm wall clock? No: as UTC, explicit."""
+    """``"2027-03-09 22:00"`` read as UTC."""
     return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def local(text: str) -> datetime:
+    """``"2027-03-09 22:00"`` read as Europe/Stockholm wall clock (``fold=0``), as UTC."""
+    return datetime.fromisoformat(text).replace(tzinfo=STOCKHOLM).astimezone(UTC)
+
+
+def show(when: datetime | None) -> str | None:
+    """A UTC time as Stockholm wall clock, for readable tables."""
+    return when.astimezone(STOCKHOLM).strftime("%Y-%m-%d %H:%M") if when else None
 
 
 def registry(rows: list[str]) -> Registry:
@@ -101,11 +116,43 @@ class Run:
     """Feeds inputs in time order, firing timers between them."""
 
     registry: Registry
-    policy: Policy = field(default_factory=load_policy)
+    policy: Policy = field(default_factory=lambda: DEFAULT_POLICY)
     effects: list[Effect] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.engine = Engine(self.policy, self.registry)
+        self.health: dict[str, tuple[str, str]] = {}
+        self.seq = 0
+        self.clock: datetime | None = None
+
+    def report(
+        self,
+        when: datetime,
+        gw: str,
+        camera: str = "up",
+        router: str = "up",
+        heartbeat_s: int = 3600,
+    ) -> Run:
+        """A state snapshot from ``gw``; later heartbeats repeat this health."""
+        self.health[gw] = (camera, router)
+        self.seq += 1
+        return self.at(when, snapshot(gw, camera, router, seq=self.seq, heartbeat_s=heartbeat_s))
+
+    def alive(
+        self,
+        start: datetime,
+        end: datetime,
+        every: timedelta = timedelta(minutes=50),
+        skip: tuple[str, ...] = (),
+    ) -> Run:
+        """Heartbeats (``heartbeat_s`` 3600) from every reported gateway, ``start`` to ``end``."""
+        t = start
+        while t < end:
+            for gw, (camera, router) in sorted(self.health.items()):
+                if gw not in skip:
+                    self.report(t, gw, camera, router)
+            t += every
+        return self.until(end)
 
     def at(self, when: datetime, *messages: Message) -> Run:
         self.effects += self.engine.run_until(when, inclusive=False)
@@ -156,5 +203,25 @@ class Run:
             if d.event.value == "task_created" and (action is None or d.action == action)
         ]
 
+    def table(self, *events: str) -> list[tuple[Any, ...]]:
+        """(local time, event, role, action, local check) rows, for table tests."""
+        picked = [d for d in self.decisions if not events or d.event.value in events]
+        return self.rows_of(picked)
 
-__all__ = ["Home", "Run", "availability", "event", "homes", "registry", "snapshot", "utc"]
+    @staticmethod
+    def rows_of(decisions: list[Decision]) -> list[tuple[Any, ...]]:
+        return [(show(d.at), d.event.value, d.role, d.action, show(d.check)) for d in decisions]
+
+
+__all__ = [
+    "Home",
+    "Run",
+    "availability",
+    "event",
+    "homes",
+    "local",
+    "registry",
+    "show",
+    "snapshot",
+    "utc",
+]
