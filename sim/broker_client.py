@@ -67,6 +67,12 @@ class Credentials:
     keyfile: Path
     cafile: Path
 
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client TLS context: trusts only the project CA, presents this account's certificate."""
+        context = ssl.create_default_context(cafile=str(self.cafile))
+        context.load_cert_chain(str(self.certfile), str(self.keyfile))
+        return context
+
 
 @dataclass(frozen=True, slots=True)
 class Received:
@@ -252,12 +258,13 @@ class BrokerClient:
         if self._closed:
             return
         self._closed = True
+        # paho has no public "stop without DISCONNECT". loop_stop() sets this
+        # flag and then joins; setting it before the cut makes the loop thread
+        # end on the cut at once instead of sleeping towards a reconnect.
+        self.client._thread_terminate = True
         sock = self.client.socket()
         if isinstance(sock, socket.socket):  # an ssl.SSLSocket is one too
             sock.shutdown(socket.SHUT_RDWR)
-        # The DISCONNECT cannot pass the cut socket: this only tells the loop
-        # thread not to reconnect, so that it ends at once.
-        self.client.disconnect()
         self.client.loop_stop()
 
     def close(self) -> None:

@@ -49,7 +49,14 @@ registry)`` continue exactly where it stopped (tests prove it mid-replay). An in
 stores the hash of the policy it opened with and the state keeps each policy snapshot,
 so a running incident keeps its policy after ``set_policy``. Homes' health and liveness
 are also rebuildable from the retained ``availability``/``state`` messages after a restart.
-Ids are deterministic (same inputs, same ids).
+Ids are deterministic (same inputs, same ids). Read-only views: ``engine.incidents``
+(each with ``owner``, ``gateways``, ``tasks``, ``policy`` hash), ``engine.homes``,
+``engine.timers``. ``engine.forget_closed(before)`` drops finished incidents from the
+state (the store keeps them), so a checkpoint of ``to_dict()`` stays small.
+
+After a restart, feed the retained ``availability``/``state`` messages before the first
+``Tick``: a home last heard long ago is silent, and most of the fleet silent at once is
+our own blindness (one ``infrastructure`` incident), not an outage per home.
 """
 
 from central.engine.context import EngineState

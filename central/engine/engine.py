@@ -117,6 +117,19 @@ class Engine:
     def set_registry(self, registry: Registry) -> None:
         self._ctx.registry = registry
 
+    def forget_closed(self, before: datetime) -> list[str]:
+        """Drop incidents closed before ``before`` whose tasks are all finished
+        (the store keeps them); keeps a long-running engine's state small."""
+        incidents = self._ctx.state.incidents
+        old = [
+            i.id
+            for i in incidents.values()
+            if not i.live and i.closed_at and i.closed_at < before and not i.live_tasks()
+        ]
+        for iid in old:
+            del incidents[iid]
+        return old
+
     # --- driving --------------------------------------------------------
     def handle(self, item: Input) -> list[Effect]:
         """Apply one input; the effects say everything it decided."""

@@ -37,12 +37,19 @@ def apply_snapshot(home: Home, snap: StateSnapshot) -> bool:
 
 
 def apply_event(home: Home, event: Event, at: datetime) -> bool:
-    """Take an event; ``False`` for a duplicate (same id) so it changes nothing."""
+    """Take an event; ``False`` for a duplicate (same id) so it changes nothing.
+    An event older (same ``boot``, lower ``seq``) than the last snapshot comes
+    late from the outbox: it proves the gateway is alive but says nothing new
+    about health (PROTOCOL.md: readers order by (boot, seq))."""
     if event.id in home.seen_ids:
         return False
     home.seen_ids.append(event.id)
     if len(home.seen_ids) > SEEN_IDS:
         del home.seen_ids[0]
+    if event.boot == home.boot:
+        if event.seq < home.seq:
+            return True
+        home.seq = event.seq
     kind, device = event.type, event.device
     if kind == "restart_exhausted":
         home.exhausted = True

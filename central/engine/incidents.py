@@ -105,6 +105,7 @@ def open_incident(
         policy=policy.hash,
         window=match.window,
         reason=reason,
+        owner=match.route.owner,
         gateways=list(gateways),
         last_join=at,
     )

@@ -66,11 +66,11 @@ def _counts(ctx: Context, gateway: str) -> bool:
 
 
 def _check_fleet(ctx: Context, at: datetime) -> None:
-    if blind(ctx):
-        return
     silences = ctx.state.silences
     while silences and silences[0][0] < at - ctx.policy.blind_within:
         silences.popleft()
+    if blind(ctx):
+        return
     recent = {gw for _, gw in silences if gw in ctx.state.silent}
     if len(recent) > ctx.policy.blind_share * ctx.registry.active_count:
         open_blind(ctx, at, "fleet_silent")

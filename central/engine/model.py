@@ -49,7 +49,8 @@ class _Record:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
-        return _build(cls, data)
+        record: Self = _build(cls, data)
+        return record
 
 
 def _build(cls: Any, data: dict[str, Any]) -> Any:
@@ -116,6 +117,7 @@ class Incident(_Record):
     policy: str
     window: str
     reason: str
+    owner: str = ""
     gateways: list[str] = field(default_factory=list)
     status: str = INCIDENT_OPEN
     tasks: dict[str, Task] = field(default_factory=dict)

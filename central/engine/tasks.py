@@ -8,6 +8,12 @@ acknowledgement gives a reminder, until the holder has had
 ``reminders_before_escalation`` of them; the next deadline escalates to the
 step's target; reminders then go to the target, at most ``max_reminders`` over
 the task's life. A notice (``notice = true``) is told once and is done.
+
+Task states (``TRANSITIONS``; anything else is a bug and raises)::
+
+    open ──acknowledge──▶ acknowledged ──handover──▶ open
+    open | acknowledged ──done──▶ done        (a notice: open ──told──▶ done)
+    open | acknowledged ──cancel─▶ cancelled  (recovery, merge, check confirmed)
 """
 
 from __future__ import annotations
@@ -18,10 +24,23 @@ from central.engine import texts
 from central.engine.context import Context
 from central.engine.effects import DecisionEvent, Notification
 from central.engine.model import ACKED, CANCELLED, DONE, OPEN, Incident, Task
+from central.errors import EngineError
 from central.policy import Step
 
+TRANSITIONS: dict[str, frozenset[str]] = {
+    OPEN: frozenset({ACKED, DONE, CANCELLED, OPEN}),
+    ACKED: frozenset({OPEN, DONE, CANCELLED}),
+    DONE: frozenset(),
+    CANCELLED: frozenset(),
+}
 ACK_TIMER = "ack"
 HANDOVER_TIMER = "handover"
+
+
+def _move(task: Task, status: str) -> None:
+    if status not in TRANSITIONS[task.status]:
+        raise EngineError(f"task {task.id}: {task.status} -> {status} is not a transition")
+    task.status = status
 
 
 def task_key(step: str, gateway: str | None = None, check: datetime | None = None) -> str:
@@ -64,7 +83,7 @@ def create_task(
     ctx.decide(at, DecisionEvent.TASK_CREATED, incident, task, reason=reason)
     notify(ctx, incident, task, DecisionEvent.TASK_CREATED, at, step)
     if step.notice:
-        task.status = DONE
+        _move(task, DONE)
         return task
     task.timer = ctx.schedule(at + step.ack_deadline, ACK_TIMER, incident=incident.id, task=key)
     if window_end is not None:
@@ -155,7 +174,7 @@ def on_handover_timer(
         task.window = match.window
         ctx.decide(at, DecisionEvent.ESCALATED, incident, task, reason=f"handover: {reason}")
         notify(ctx, incident, task, DecisionEvent.ESCALATED, at, step)
-        task.status = OPEN  # the new owner acknowledges for itself
+        _move(task, OPEN)  # the new owner acknowledges for itself
         ctx.cancel(task.timer)
         task.timer = ctx.schedule(at + step.ack_deadline, ACK_TIMER, incident=incident.id, task=key)
     end = policy.window_end(match, incident.kind, at)
@@ -166,7 +185,7 @@ def on_handover_timer(
 def acknowledge(ctx: Context, incident: Incident, task: Task, at: datetime, by: str) -> None:
     if task.status != OPEN:
         return
-    task.status = ACKED
+    _move(task, ACKED)
     ctx.cancel(task.timer)
     task.timer = None
     ctx.decide(
@@ -178,7 +197,7 @@ def finish(ctx: Context, incident: Incident, task: Task, at: datetime, reason: s
     """Mark a live task done; ``False`` if it was not live (a repeat changes nothing)."""
     if not task.live:
         return False
-    task.status = DONE
+    _move(task, DONE)
     ctx.cancel(task.timer)
     task.timer = None
     ctx.decide(at, DecisionEvent.COMPLETED, incident, task, reason=reason)
@@ -188,7 +207,7 @@ def finish(ctx: Context, incident: Incident, task: Task, at: datetime, reason: s
 def cancel_task(ctx: Context, incident: Incident, task: Task, at: datetime, reason: str) -> None:
     if not task.live:
         return
-    task.status = CANCELLED
+    _move(task, CANCELLED)
     ctx.cancel(task.timer)
     task.timer = None
     ctx.decide(at, DecisionEvent.CANCELLED, incident, task, reason=reason)

@@ -90,7 +90,7 @@ def check_policy(policy: Policy) -> CheckReport:
     for label, day in days:
         for start, end in pairwise(cuts):
             at = local_to_utc(day, start, policy.tz)
-            for kind in sorted(policy.kinds, key=KINDS.index):
+            for kind in KINDS:
                 match = policy.route_at(kind, at)
                 uncovered = match.occurrence is None and match.route.owner == policy.fallback_role
                 segments.append(
@@ -169,7 +169,7 @@ def render(report: CheckReport) -> str:
     ]
     if holiday:
         lines.append(f"'holiday' = a weekday holiday (e.g. {holiday.isoformat()}).")
-    for kind in sorted(policy.kinds, key=KINDS.index):
+    for kind in KINDS:
         lines += ["", f"Weekly coverage: {kind} outages (owner, window)"]
         for labels, rows in _grouped_days(report, kind):
             cells = "  ".join(f"{s.span} {s.owner} ({s.window})" for s in rows)

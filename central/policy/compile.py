@@ -71,11 +71,12 @@ def _problems(exc: ValidationError) -> list[Problem]:
         where = ".".join(str(p) for p in err["loc"]) or "(root)"
         missing = err["type"] == "missing"
         value = "(missing)" if missing else json.dumps(err.get("input"), default=str)[:80]
-        out.append(Problem(where, value, err["msg"], _fix(err["type"], err["msg"])))
+        message, _, fix = err["msg"].removeprefix("Value error, ").partition(" | ")
+        out.append(Problem(where, value, message, fix or _fix(err["type"])))
     return out
 
 
-def _fix(kind: str, message: str) -> str:
+def _fix(kind: str) -> str:
     if kind == "extra_forbidden":
         return "remove the key or correct its spelling (docs/policy.md lists every key)"
     if kind == "missing":
@@ -84,7 +85,7 @@ def _fix(kind: str, message: str) -> str:
         return "use one of the values listed in the message"
     if kind == "string_pattern_mismatch":
         return "use lower-case letters, digits and '_', starting with a letter"
-    return message.removeprefix("Value error, ")
+    return "see docs/policy.md"
 
 
 def policy_hash(model: PolicyModel) -> str:
@@ -100,32 +101,8 @@ def compile_policy(model: PolicyModel) -> Policy:
         name: Calendar(name, c.country, tuple(c.categories), frozenset(c.extra_dates))
         for name, c in model.calendars.items()
     }
-    windows = {
-        name: Window(
-            name=name,
-            days=frozenset(WEEKDAYS.index(d) for d in w.days),
-            start=w.start,
-            end=w.end,
-            tz=tz,
-            calendar=calendars[w.calendar] if w.calendar else None,
-            holidays=w.holidays,
-            description=w.description,
-        )
-        for name, w in model.windows.items()
-    }
+    windows = _windows(model, tz, calendars)
     steps = {sid: _step(model, sid) for sid in model.steps}
-    routes = tuple(
-        Route(
-            kind=r.kind,
-            window=r.window,
-            owner=r.owner or _owner(r.steps, steps),
-            handover=r.handover,
-            also_tell=tuple(r.also_tell),
-            on_recovery=tuple(steps[s] for s in r.on_recovery),
-            steps=tuple(RouteStep(steps[s.step], s.at) for s in r.steps),
-        )
-        for r in model.routes
-    )
     return Policy(
         id=model.id,
         name=model.name,
@@ -138,7 +115,7 @@ def compile_policy(model: PolicyModel) -> Policy:
         calendars=calendars,
         roles={name: r.name or name for name, r in model.roles.items()},
         steps=steps,
-        routes=routes,
+        routes=_routes(model, steps),
         missed_heartbeats=model.outage.missed_heartbeats,
         silence_grace=model.outage.silence_grace,
         check_lead=model.outage.check_lead,
@@ -151,6 +128,37 @@ def compile_policy(model: PolicyModel) -> Policy:
         visit_window=windows[model.visits.window],
         vendor=model.vendor.model_dump(),
         followups={k: steps[v] for k, v in model.followups.model_dump().items()},
+    )
+
+
+def _windows(model: PolicyModel, tz: ZoneInfo, calendars: dict[str, Calendar]) -> dict[str, Window]:
+    return {
+        name: Window(
+            name=name,
+            days=frozenset(WEEKDAYS.index(d) for d in w.days),
+            start=w.start,
+            end=w.end,
+            tz=tz,
+            calendar=calendars[w.calendar] if w.calendar else None,
+            holidays=w.holidays,
+            description=w.description,
+        )
+        for name, w in model.windows.items()
+    }
+
+
+def _routes(model: PolicyModel, steps: dict[str, Step]) -> tuple[Route, ...]:
+    return tuple(
+        Route(
+            kind=r.kind,
+            window=r.window,
+            owner=r.owner or _owner(r.steps, steps),
+            handover=r.handover,
+            also_tell=tuple(r.also_tell),
+            on_recovery=tuple(steps[s] for s in r.on_recovery),
+            steps=tuple(RouteStep(steps[s.step], s.at) for s in r.steps),
+        )
+        for r in model.routes
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -18,25 +18,6 @@ from pydantic import (
     field_validator,
 )
 
-ACTIONS = (
-    "contact_homecare",
-    "site_restart",
-    "notify_night_patrol",
-    "physical_visit",
-    "journal_note",
-    "handover",
-    "vendor_report",
-    "verify_restored",
-    "status_report",
-    "it_ownership",
-    "incident_report",
-    "confirm_checks",
-)
-"""The decision vocabulary of ROUTINE.md: a step's action is one of these."""
-
-KINDS = ("single", "extensive", "infrastructure")
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-CHANNELS = ("email", "sms", "webhook", "mqtt")
 OTHERWISE = "otherwise"
 
 _DURATION_RE = re.compile(r"^(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
@@ -50,7 +31,7 @@ def parse_duration(value: object) -> timedelta:
         return value
     match = _DURATION_RE.match(value) if isinstance(value, str) and value else None
     if match is None or not any(match.groups()):
-        raise ValueError('a duration is written like "15m", "1h30m" or "90s"')
+        raise ValueError('not a duration | write it like "15m", "1h30m" or "90s"')
     hours, minutes, seconds = (int(g or 0) for g in match.groups())
     return timedelta(hours=hours, minutes=minutes, seconds=seconds)
 
@@ -62,7 +43,7 @@ def parse_clock(value: object) -> int:
     match = _CLOCK_RE.match(value) if isinstance(value, str) else None
     minutes = int(match.group(1)) * 60 + int(match.group(2)) if match else -1
     if not 0 <= minutes <= 1440:
-        raise ValueError('a time of day is written "HH:MM", from "00:00" to "24:00"')
+        raise ValueError('not a time of day | write "HH:MM", from "00:00" to "24:00"')
     return minutes
 
 
@@ -83,6 +64,7 @@ Duration = Annotated[
 ClockTime = Annotated[int, BeforeValidator(parse_clock)]
 Name = Annotated[str, Field(pattern=_NAME)]
 Channel = Literal["email", "sms", "webhook", "mqtt"]
+Kind = Literal["single", "extensive", "infrastructure"]
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 Action = Literal[
     "contact_homecare",
@@ -98,6 +80,11 @@ Action = Literal[
     "incident_report",
     "confirm_checks",
 ]
+
+ACTIONS: tuple[str, ...] = get_args(Action)
+"""The decision vocabulary of ROUTINE.md: a step's action is one of these."""
+KINDS: tuple[str, ...] = get_args(Kind)
+WEEKDAYS: tuple[str, ...] = get_args(Weekday)
 
 
 class _Strict(BaseModel):
@@ -172,7 +159,7 @@ class WindowModel(_Strict):
     def _not_empty(cls, end: int, info: ValidationInfo) -> int:
         start = info.data.get("start")
         if start is not None and start % 1440 == end % 1440:
-            raise ValueError("start and end are the same time; a window must not be empty")
+            raise ValueError("start equals end: the window is empty | give different times")
         return end
 
 
@@ -193,7 +180,7 @@ class RouteStepModel(_Strict):
 
 
 class RouteModel(_Strict):
-    kind: Literal["single", "extensive", "infrastructure"]
+    kind: Kind
     window: Name
     owner: Name | None = None
     handover: bool = False

@@ -138,6 +138,13 @@ class Run:
         self.seq += 1
         return self.at(when, snapshot(gw, camera, router, seq=self.seq, heartbeat_s=heartbeat_s))
 
+    def event(
+        self, when: datetime, gw: str, kind: str, device: str | None = "camera", **kw: Any
+    ) -> Run:
+        """An event from ``gw``, numbered after everything sent before (PROTOCOL.md ``seq``)."""
+        self.seq += 1
+        return self.at(when, event(gw, kind, device, seq=self.seq, **kw))
+
     def alive(
         self,
         start: datetime,

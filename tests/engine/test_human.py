@@ -16,8 +16,9 @@ from central.engine import (
     VendorCaseNumber,
     VisitDone,
 )
-from central.errors import UnknownTask
-from tests.engine.helpers import Run, event, local, registry
+from central.engine.tasks import _move
+from central.errors import EngineError, UnknownTask
+from tests.engine.helpers import Run, local, registry
 
 GWS = ("gw-a", "gw-b", "gw-c")
 
@@ -83,7 +84,7 @@ def test_human_vendor_case_completes_report_and_verify_after_recovery() -> None:
     forwarded = [n for n in run.notifications if n.key.endswith(":case:PH-4711")]
     assert [(n.role, n.channels) for n in forwarded] == [("it_funktion", ("email",))]
     up = local("2027-03-10 09:00")
-    run.at(up, event("gw-a", "device_up", seq=9))
+    run.event(up, "gw-a", "device_up")
     run.report(up, "gw-a")
     run.alive(up, up + timedelta(minutes=30))
     assert [d.role for d in run.tasks("verify_restored")] == ["larmgruppen"]
@@ -93,7 +94,7 @@ def test_human_vendor_case_completes_report_and_verify_after_recovery() -> None:
 def test_human_check_worked_cancels_kept_visit() -> None:
     run = night()
     up = local("2027-03-09 22:05")
-    run.at(up, event("gw-a", "device_up", seq=9))
+    run.event(up, "gw-a", "device_up")
     run.report(up, "gw-a")
     run.alive(up, local("2027-03-09 22:20"))
     run.feed(CheckWorked(local("2027-03-09 22:31"), "gw-a", local("2027-03-09 22:30")))
@@ -121,3 +122,12 @@ def test_human_no_visit_planned_asks_for_site_restart() -> None:
     ref = TaskRef(gateway=None, action="contact_homecare")
     run.feed(TaskDone(t + timedelta(minutes=5), ref, "lisa", outcome="no_visit_planned"))
     assert [(d.role, d.action) for d in run.tasks()][-1] == ("larmgruppen", "site_restart")
+
+
+def test_human_illegal_task_transition_raises() -> None:
+    run = night()
+    incident = next(iter(run.engine.incidents.values()))
+    task = next(t for t in incident.tasks.values() if t.action == "physical_visit")
+    task.status = "done"
+    with pytest.raises(EngineError):
+        _move(task, "acknowledged")

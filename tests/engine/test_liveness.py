@@ -6,7 +6,7 @@ infrastructure incident and no visits from silence alone."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from central.engine import BrokerLost, BrokerRestored, CheckFailed, GatewayMessage
 from tests.engine.helpers import Run, availability, event, local, registry, snapshot
@@ -18,11 +18,15 @@ def fleet(checks: str = "22:30 01:30 04:30") -> Run:
     return Run(registry([f"{gw},g1,{checks},yes,yes,C,R," for gw in GWS]))
 
 
+def everyone_reports(run: Run, when: datetime, heartbeat_s: int = 3600) -> None:
+    for gw in GWS:
+        run.report(when, gw, heartbeat_s=heartbeat_s)
+
+
 def test_liveness_silent_gateway_opens_outage_after_grace() -> None:
     run = fleet()
     t = local("2027-03-09 10:00")
-    for gw in GWS:
-        run.report(t, gw)
+    everyone_reports(run, t)
     run.report(t + timedelta(minutes=1), "gw-a", heartbeat_s=60)
     run.alive(t + timedelta(minutes=2), t + timedelta(minutes=40), skip=("gw-a",))
     opened = [
@@ -37,8 +41,7 @@ def test_liveness_silent_gateway_opens_outage_after_grace() -> None:
 def test_liveness_agent_stopping_expected_back_delays_outage() -> None:
     run = fleet()
     t = local("2027-03-09 10:00")
-    for gw in GWS:
-        run.report(t, gw)
+    everyone_reports(run, t)
     stop = event(
         "gw-a", "agent_stopping", None, detail={"reason": "upgrade", "expected_back_s": 1800}
     )
@@ -53,8 +56,7 @@ def test_liveness_agent_stopping_expected_back_delays_outage() -> None:
 def test_liveness_gateway_back_within_grace_opens_nothing() -> None:
     run = fleet()
     t = local("2027-03-09 10:00")
-    for gw in GWS:
-        run.report(t, gw)
+    everyone_reports(run, t)
     run.at(t + timedelta(minutes=1), availability("gw-a", "offline"))
     run.at(t + timedelta(minutes=8), availability("gw-a", "online"))
     run.alive(t + timedelta(minutes=8), t + timedelta(hours=1))
@@ -64,8 +66,7 @@ def test_liveness_gateway_back_within_grace_opens_nothing() -> None:
 def test_liveness_silence_missing_a_check_still_gets_its_visit() -> None:
     run = fleet(checks="22:30")
     t = local("2027-03-09 22:10")
-    for gw in GWS:
-        run.report(t, gw)
+    everyone_reports(run, t)
     run.report(t + timedelta(minutes=5), "gw-a", heartbeat_s=30)
     run.alive(t + timedelta(minutes=6), t + timedelta(hours=1), skip=("gw-a",))
     visits = [(d.at, d.check) for d in run.tasks("physical_visit")]
@@ -75,8 +76,7 @@ def test_liveness_silence_missing_a_check_still_gets_its_visit() -> None:
 def test_liveness_duplicate_event_changes_nothing() -> None:
     run = fleet()
     t = local("2027-03-09 10:00")
-    for gw in GWS:
-        run.report(t, gw)
+    everyone_reports(run, t)
     message = event("gw-a", "restart_exhausted", id="01DUPLICATE")
     first = run.engine.handle(GatewayMessage(t + timedelta(minutes=1), message))
     again = run.engine.handle(GatewayMessage(t + timedelta(minutes=2), message))
@@ -86,8 +86,7 @@ def test_liveness_duplicate_event_changes_nothing() -> None:
 def test_liveness_fleet_silent_opens_one_infrastructure_incident_no_visits() -> None:
     run = fleet()
     t = local("2027-03-09 21:00")
-    for gw in GWS:
-        run.report(t, gw, heartbeat_s=60)
+    everyone_reports(run, t, heartbeat_s=60)
     run.alive(t + timedelta(minutes=1), t + timedelta(hours=3), skip=GWS[:3])
     kinds = {(d.kind, d.event.value, d.role, d.action) for d in run.decisions}
     assert kinds == {
@@ -108,8 +107,7 @@ def test_liveness_fleet_silent_opens_one_infrastructure_incident_no_visits() -> 
 def test_liveness_sight_back_closes_infrastructure_and_restarts_grace() -> None:
     run = fleet()
     t = local("2027-03-09 10:00")
-    for gw in GWS:
-        run.report(t, gw, heartbeat_s=60)
+    everyone_reports(run, t, heartbeat_s=60)
     run.alive(t + timedelta(minutes=1), t + timedelta(minutes=30), skip=GWS[:3])
     back = t + timedelta(minutes=30)
     run.report(back, "gw-b", heartbeat_s=60)
@@ -130,8 +128,7 @@ def test_liveness_sight_back_closes_infrastructure_and_restarts_grace() -> None:
 def test_liveness_broker_lost_blind_until_restored_and_fleet_heard() -> None:
     run = fleet()
     t = local("2027-03-09 23:00")
-    for gw in GWS:
-        run.report(t, gw, heartbeat_s=60)
+    everyone_reports(run, t, heartbeat_s=60)
     run.feed(BrokerLost(t + timedelta(minutes=1)))
     run.until(t + timedelta(hours=2))
     restored = t + timedelta(hours=2)
@@ -153,8 +150,7 @@ def test_liveness_broker_lost_blind_until_restored_and_fleet_heard() -> None:
 def test_liveness_blind_human_report_still_gives_visit() -> None:
     run = fleet()
     t = local("2027-03-09 23:00")
-    for gw in GWS:
-        run.report(t, gw, heartbeat_s=60)
+    everyone_reports(run, t, heartbeat_s=60)
     run.feed(BrokerLost(t + timedelta(minutes=1)))
     run.feed(CheckFailed(local("2027-03-10 01:31"), "gw-c", local("2027-03-10 01:30")))
     visits = sorted((d.gateways, d.check) for d in run.tasks("physical_visit"))
@@ -167,8 +163,18 @@ def test_liveness_blind_human_report_still_gives_visit() -> None:
 def test_liveness_snapshot_older_than_seen_is_ignored() -> None:
     run = fleet()
     t = local("2027-03-09 10:00")
-    for gw in GWS:
-        run.report(t, gw)
-    run.at(t + timedelta(minutes=1), snapshot("gw-a", camera="up", seq=100))
+    everyone_reports(run, t)
+    run.at(t + timedelta(minutes=1), snapshot("gw-a", camera="up", seq=100, heartbeat_s=3600))
     run.at(t + timedelta(minutes=2), snapshot("gw-a", camera="failed", seq=99))
     assert run.decisions == []
+
+
+def test_liveness_late_outbox_event_older_than_snapshot_changes_no_health() -> None:
+    run = fleet(checks="22:30")
+    t = local("2027-03-09 22:00")
+    everyone_reports(run, t)
+    run.at(t + timedelta(minutes=1), snapshot("gw-a", camera="up", seq=100, heartbeat_s=3600))
+    run.at(t + timedelta(minutes=2), event("gw-a", "restart_exhausted", seq=40))
+    run.until(t + timedelta(minutes=40))
+    assert run.decisions == []
+    assert run.engine.homes["gw-a"].health["camera"] == "up"

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from tests.engine.helpers import Run, event, local, registry
+from tests.engine.helpers import Run, local, registry
 
 GWS = ("gw-a", "gw-b", "gw-c")
 
@@ -20,7 +20,7 @@ def outage_then_up(
         run.report(t - timedelta(hours=1), gw)
     run.report(t, "gw-a", camera="failed")
     run.alive(t, local(up))
-    run.at(local(up), event("gw-a", "device_up", seq=50))
+    run.event(local(up), "gw-a", "device_up")
     run.report(local(up), "gw-a", camera="up")
     if flap:
         run.alive(local(up), local(flap))

@@ -28,7 +28,7 @@ def extensive(
     return run
 
 
-def ext_rows(run: Run) -> list[tuple]:
+def ext_rows(run: Run) -> list[tuple[object, ...]]:
     return [
         (d.at, d.event.value, d.role, d.action)
         for d in run.decisions
@@ -80,7 +80,9 @@ EXTENSIVE_CASES = [
 
 
 @pytest.mark.parametrize(("start", "expected"), EXTENSIVE_CASES)
-def test_extensive_outage_owner_by_window(start: str, expected: list) -> None:
+def test_extensive_outage_owner_by_window(
+    start: str, expected: list[tuple[str, str | None]]
+) -> None:
     run = extensive(start, 0.5)
     third = local(start) + timedelta(minutes=10)
     assert ext_rows(run) == [(third, "incident_opened", *expected[0])] + [
@@ -123,7 +125,9 @@ def test_extensive_outage_moves_visits_created_before_grouping() -> None:
     assert [d.kind for d in visits] == ["single", "single", "extensive"]
     ext = next(d.incident for d in run.decisions if d.kind == "extensive")
     record = run.engine.incidents[ext]
-    assert sorted(t.gateway for t in record.tasks.values() if t.action == "physical_visit") == [
+    assert sorted(
+        str(t.gateway) for t in record.tasks.values() if t.action == "physical_visit"
+    ) == [
         "gw-0",
         "gw-1",
         "gw-2",
@@ -158,9 +162,9 @@ def test_extensive_outage_task_open_at_window_end_is_handed_over() -> None:
     handed = [
         d
         for d in run.decisions
-        if d.reason.startswith("handover") or d.action and d.event.value == "task_created"
+        if d.reason.startswith("handover") or d.event.value == "task_created"
     ]
-    rows = [(r[0], r[1], r[2], r[3], r[4]) for r in Run.rows_of(handed) if r[3] == "vendor_report"]
+    rows = [r for r in Run.rows_of(handed) if r[3] == "vendor_report"]
     assert rows == [
         ("2027-03-09 15:02", "task_created", "larmgruppen", "vendor_report", None),
         ("2027-03-09 16:00", "escalated", "jour", "vendor_report", None),
@@ -168,3 +172,34 @@ def test_extensive_outage_task_open_at_window_end_is_handed_over() -> None:
         ("2027-03-10 07:30", "escalated", "larmgruppen", "vendor_report", None),
     ]
     assert ("2027-03-09 21:45", "reminder", "nattpatrullen", "vendor_report", None) in run.table()
+
+
+def test_extensive_outage_recovery_tells_everyone_and_orders_incident_report() -> None:
+    run = Run(registry([f"{g},g1,,yes,yes,C,R," for g in GWS]))
+    t = local("2027-03-09 23:00")
+    for gw in GWS:
+        run.report(t - timedelta(hours=1), gw)
+    for k in range(3):
+        run.report(t + timedelta(minutes=k), GWS[k], camera="failed")
+    back = local("2027-03-10 02:00")
+    run.alive(t, back)
+    for k in range(3):
+        run.report(back + timedelta(minutes=k), GWS[k], camera="up")
+    run.alive(back + timedelta(minutes=3), back + timedelta(minutes=30))
+    closing = [(r[1], r[2], r[3]) for r in run.table() if r[0] == "2027-03-10 02:12"]
+    assert closing == [
+        ("cancelled", "jour", "vendor_report"),
+        ("cancelled", "jour", "it_ownership"),
+        ("task_created", "enhetschef", "status_report"),
+        ("task_created", "it_funktion", "status_report"),
+        ("task_created", "jour", "status_report"),
+        ("task_created", "larmgruppen", "status_report"),
+        ("task_created", "nattpatrullen", "status_report"),
+        ("task_created", "it_funktion", "incident_report"),
+        ("incident_closed", None, None),
+    ]
+    incident = next(i for i in run.engine.incidents.values() if i.kind == "extensive")
+    assert (incident.owner, sorted(incident.recovered)) == (
+        "nattpatrullen",
+        ["gw-0", "gw-1", "gw-2"],
+    )

@@ -151,7 +151,7 @@ SINGLE_CASES = [
 
 @pytest.mark.parametrize(("checks", "start", "hours", "expected"), SINGLE_CASES)
 def test_single_outage_routes_by_local_time(
-    checks: str, start: str, hours: int, expected: list
+    checks: str, start: str, hours: int, expected: list[tuple[str | None, ...]]
 ) -> None:
     run = outage(start, hours, checks=checks)
     assert run.table("incident_opened", "task_created") == expected
@@ -207,3 +207,43 @@ def test_single_outage_router_down_counts_for_the_home() -> None:
         run.report(t, gw)
     run.report(t + timedelta(minutes=5), "gw-a", camera="unreachable", router="failed")
     assert [d.gateways for d in run.decisions if d.event.value == "incident_opened"] == [("gw-a",)]
+
+
+def test_single_outage_check_near_and_camera_not_up_starts_routine() -> None:
+    run = Run(registry([f"{gw},g1,22:30 01:30,yes,yes,C,R," for gw in GWS]))
+    t = local("2027-03-09 21:00")
+    for gw in GWS:
+        run.report(t, gw)
+    run.report(local("2027-03-09 22:00"), "gw-a", camera="restarting")  # the agent still tries
+    run.alive(local("2027-03-09 22:00"), local("2027-03-09 22:20"))
+    assert run.table("incident_opened", "task_created") == [
+        ("2027-03-09 22:15", "incident_opened", "nattpatrullen", None, None),
+        ("2027-03-09 22:15", "task_created", "nattpatrullen", "physical_visit", "2027-03-09 22:30"),
+        ("2027-03-09 22:15", "task_created", "nattpatrullen", "physical_visit", "2027-03-10 01:30"),
+    ]
+    assert run.decisions[0].reason.startswith("check_at_risk")
+
+
+def test_single_outage_camera_back_before_lead_time_opens_nothing() -> None:
+    run = Run(registry([f"{gw},g1,22:30,yes,yes,C,R," for gw in GWS]))
+    t = local("2027-03-09 21:00")
+    for gw in GWS:
+        run.report(t, gw)
+    run.report(local("2027-03-09 22:00"), "gw-a", camera="down")
+    run.report(local("2027-03-09 22:10"), "gw-a", camera="up")
+    run.alive(local("2027-03-09 22:10"), local("2027-03-09 23:00"))
+    assert run.decisions == []
+
+
+def test_single_outage_visit_plan_replaces_checks() -> None:
+    rows = [f"{gw},g1,22:30 01:30,yes,yes,C,R,23:15 03:00" for gw in GWS]
+    run = Run(registry(rows))
+    t = local("2027-03-09 20:00")
+    for gw in GWS:
+        run.report(t, gw)
+    run.report(t, "gw-a", camera="failed")
+    run.alive(t, local("2027-03-10 04:00"))
+    assert [r[4] for r in run.table("task_created") if r[3] == "physical_visit"] == [
+        "2027-03-09 23:15",
+        "2027-03-10 03:00",
+    ]

@@ -3,8 +3,9 @@ the decisions continue exactly; a running incident keeps its policy."""
 
 from __future__ import annotations
 
+import io
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from central.engine import (
     Decision,
@@ -16,7 +17,7 @@ from central.engine import (
 )
 from central.policy import default_policy_text, parse_policy
 from central.registry import Registry, read_registry_csv
-from central.replay import replay
+from central.replay import read_line, replay
 from tests.bench.make_recording import make_recording, registry_csv
 from tests.engine.helpers import DEFAULT_POLICY, Run, local, registry
 
@@ -29,19 +30,19 @@ def _registry(homes: int) -> Registry:
 
 def test_state_restore_mid_replay_gives_identical_decisions() -> None:
     lines = make_recording(60, 3000, seed=3, heartbeat_s=600)
-    whole, err = _Sink(), _Sink()
+    whole, err = io.StringIO(), io.StringIO()
     replay(lines, Engine(DEFAULT_POLICY, _registry(60)), whole, err)
 
-    first, second = _Sink(), _Sink()
+    first, second = io.StringIO(), io.StringIO()
     engine = Engine(DEFAULT_POLICY, _registry(60))
     half = len(lines) // 2
     replay(lines[:half], engine, first, err, until=_at(lines[half]) - timedelta(milliseconds=1))
     data = json.loads(json.dumps(engine.to_dict()))
     restored = Engine.from_dict(data, DEFAULT_POLICY, _registry(60))
     replay(lines[half:], restored, second, err)
-    assert err.text == ""
-    assert whole.text.count("\n") > 50
-    assert first.text + second.text == whole.text
+    assert err.getvalue() == ""
+    assert whole.getvalue().count("\n") > 50
+    assert first.getvalue() + second.getvalue() == whole.getvalue()
 
 
 def test_state_running_incident_keeps_its_policy_snapshot() -> None:
@@ -99,16 +100,27 @@ def test_state_effects_give_the_service_its_rows() -> None:
     assert not [e for e in effects if isinstance(e, TimerCancelled)]
 
 
-class _Sink:
-    def __init__(self) -> None:
-        self.text = ""
-
-    def write(self, text: str) -> int:
-        self.text += text
-        return len(text)
-
-
-def _at(line: str):  # type: ignore[no-untyped-def]
-    from central.replay import read_line
-
+def _at(line: str) -> datetime:
     return read_line(line).at
+
+
+def test_state_forget_closed_drops_only_finished_incidents() -> None:
+    run = Run(registry([f"{gw},g1,22:30,yes,yes,C,R," for gw in GWS]))
+    t = local("2027-03-09 10:00")
+    for gw in GWS:
+        run.report(t, gw)
+    steps = [
+        (t, "gw-a", "failed"),
+        (t + timedelta(hours=1), "gw-a", "up"),
+        (local("2027-03-09 22:00"), "gw-b", "failed"),
+        (local("2027-03-09 22:20"), "gw-b", "up"),
+        (local("2027-03-09 23:00"), "gw-c", "up"),
+    ]
+    for (at, gw, camera), (later, _, _) in zip(steps, [*steps[1:], steps[-1]], strict=True):
+        run.report(at, gw, camera=camera)
+        run.alive(at, later)
+    closed = {i.id: bool(i.live_tasks()) for i in run.engine.incidents.values() if not i.live}
+    assert sorted(closed.values()) == [False, True]  # gw-b's visit at 22:30 is kept
+    dropped = run.engine.forget_closed(local("2027-03-10 00:00"))
+    assert dropped == [iid for iid, busy in closed.items() if not busy]
+    assert len(run.engine.incidents) == 1
