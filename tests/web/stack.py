@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from central.web.accounts import Accounts
 from protocol import TopicKind, format_time, gateway_topic, new_id
 from sim.broker import Broker
 from sim.broker_client import BrokerClient
+from tests.central.harness import FakeClock
 from tests.web.conftest import CHEAP, PASSWORD
 
 TENANT = "botkyrka"
@@ -53,22 +54,6 @@ STAFF = {
 }
 
 
-class Clock:
-    """The service's clock, moved by the test (thread-safe: every thread reads it)."""
-
-    def __init__(self, start: datetime) -> None:
-        self._now = start
-        self._lock = threading.Lock()
-
-    def __call__(self) -> datetime:
-        with self._lock:
-            return self._now
-
-    def advance(self, delta: timedelta) -> None:
-        with self._lock:
-            self._now += delta
-
-
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 20.0) -> Any:
     """Poll ``check`` until it returns something true, with a deadline."""
     deadline = time.monotonic() + timeout
@@ -84,7 +69,7 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 20.0) -> Any:
 @dataclass
 class Stack:
     central: Central
-    clock: Clock
+    clock: FakeClock
     broker: Broker
     gateways: dict[str, BrokerClient] = field(default_factory=dict)
     seq: int = 0
@@ -196,7 +181,7 @@ def running_stack(broker: Broker, tmp: Path, start: datetime) -> Iterator[Stack]
     """The service with its dashboard, the clock at ``start``; everything closed afterwards."""
     data = _config(broker, tmp)
     _seed(data["database"]["url"])
-    clock = Clock(start)
+    clock = FakeClock(start)
     central = Central(parse_config(data), clock).start()
     loop = threading.Thread(target=central.run_until_stopped, daemon=True)
     loop.start()

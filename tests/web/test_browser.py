@@ -5,7 +5,7 @@ Screenshots for review go to ``test-artifacts/`` (fleet board at desk width,
 night list at phone width, 390 px)."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -70,7 +70,7 @@ def _advance(stack: Stack, minutes: int, camera: dict[str, str]) -> None:
     """Move the clock in steps, every gateway sending its heartbeat at each, so that
     only what the test means happens (no gateway falls silent)."""
     for _ in range(minutes // 2):
-        stack.clock.advance(timedelta(minutes=2))
+        stack.clock.advance(minutes=2)
         stack.heartbeat_all(camera)
         stack.settle()
 
