@@ -290,16 +290,10 @@ def ack_link_page(request: Request, token: str, me: Who) -> Response:
     ctx = _ctx(request)
     task_id = ctx.service.links.task_of(token)
     with ctx.store.session() as session:
-        rows = [
-            r
-            for r in routine.tasks(
-                session, role=None, labels=allows(me.role, Perm.LABELS), live_only=False
-            )
-            if r.task.id == task_id
-        ]
-    if not rows:
+        row = routine.task_row(session, task_id, labels=allows(me.role, Perm.LABELS))
+    if row is None:
         raise actions.NotFound(f"no task {task_id!r}")
-    return render(request, me, "ack.html", "routine", row=rows[0], token=token)
+    return render(request, me, "ack.html", "routine", row=row, token=token)
 
 
 @router.post("/ack/{token}")

@@ -113,6 +113,12 @@ def tasks(session: Session, *, role: str | None, labels: bool, live_only: bool) 
     return _rows(session, rows, labels)
 
 
+def task_row(session: Session, task_id: str, *, labels: bool) -> TaskRow | None:
+    """One task as shown, or ``None``."""
+    task = session.get(Task, task_id)
+    return None if task is None else _rows(session, [task], labels)[0]
+
+
 def night_bounds(now: datetime) -> tuple[datetime, datetime]:
     """Tonight's span in UTC: noon to noon, Stockholm time, around ``now``."""
     local = now.astimezone(STOCKHOLM)

@@ -115,3 +115,14 @@ def test_security_headers_forbid_framing_and_inline_script(web_app: FastAPI) -> 
     csp = page.headers["content-security-policy"]
     assert "frame-ancestors 'none'" in csp and "script-src 'self'" in csp
     assert page.headers["cache-control"] == "no-store"
+
+
+def test_security_openapi_needs_sign_in_and_documents_the_api(web_app: FastAPI) -> None:
+    with TestClient(web_app) as client:
+        assert client.get("/api/openapi.json").status_code == 401
+        assert client.get("/docs").status_code in (303, 404)
+        sign_in(client, "user-operator")
+        paths = client.get("/api/openapi.json").json()["paths"]
+    assert "/api/fleet" in paths and "/api/visits/{task_id}/done" in paths
+    assert "/api/session" in paths and "/healthz" in paths and "/metrics" in paths
+    assert not any(p in paths for p in ("/fleet", "/visits", "/login"))

@@ -158,3 +158,25 @@ def test_service_metrics_and_healthz(stack: Stack) -> None:
     assert 'driftvakt_devices{device="camera",health="down"} 1' in text
     assert "driftvakt_gateways_online 3" in text
     assert 'driftvakt_tasks{state="open"}' in text
+
+
+def test_service_signed_link_from_a_message_acknowledges_after_sign_in(stack: Stack) -> None:
+    stack.heartbeat_all({})
+    stack.state("gw-18", "failed")
+    stack.event("gw-18", "restart_exhausted")
+    natt = _api(stack, "natt")
+    todo = wait_for("the visits", lambda: natt.get("/api/visits").json()["todo"])
+    link = stack.central.service.links.url(todo[0]["id"])  # type: ignore[union-attr]
+    path = link.removeprefix("http://127.0.0.1")
+    with httpx.Client(base_url=stack.url, follow_redirects=True) as browser:
+        first = browser.get(path, follow_redirects=False)
+        assert first.status_code == 303 and first.headers["location"].startswith("/login?next=")
+        signed = browser.post(
+            "/login", data={"username": "natt", "password": PASSWORD, "next": path}
+        )
+        assert "Kvittera som Natt" in signed.text and "Sven Berg" in signed.text
+        csrf = browser.get("/api/me").json()["csrf"]
+        done = browser.post(path, data={"csrf": csrf})
+        assert done.status_code == 200 and "Uppgiften är kvitterad" in done.text
+    acked = [v for v in natt.get("/api/visits").json()["todo"] if v["id"] == todo[0]["id"]]
+    assert acked[0]["acknowledged_by"] == "natt"
