@@ -166,7 +166,8 @@ def test_service_signed_link_from_a_message_acknowledges_after_sign_in(stack: St
     stack.event("gw-18", "restart_exhausted")
     natt = _api(stack, "natt")
     todo = wait_for("the visits", lambda: natt.get("/api/visits").json()["todo"])
-    link = stack.central.service.links.url(todo[0]["id"])  # type: ignore[union-attr]
+    assert stack.central.service is not None
+    link = stack.central.service.links.url(todo[0]["id"])
     path = link.removeprefix("http://127.0.0.1")
     with httpx.Client(base_url=stack.url, follow_redirects=True) as browser:
         first = browser.get(path, follow_redirects=False)
