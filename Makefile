@@ -46,3 +46,7 @@ clean:
 .PHONY: bench-engine
 bench-engine: venv
 	$(BIN)/python -m tests.bench.bench_replay
+
+.PHONY: bench-agent
+bench-agent: venv bootstrap
+	$(BIN)/python -m tests.bench.bench_agent
