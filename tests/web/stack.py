@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import time as clock_time
 from pathlib import Path
 from typing import Any
@@ -54,6 +54,20 @@ STAFF = {
 }
 
 
+class NightClock:
+    """Real time shifted to a chosen night: timers (settle, deadlines) fall due as the
+    test runs, and the routine sees the night."""
+
+    def __init__(self, start: datetime) -> None:
+        self._start, self._t0 = start, time.monotonic()
+
+    def __call__(self) -> datetime:
+        return self._start + timedelta(seconds=time.monotonic() - self._t0)
+
+
+Clock = FakeClock | NightClock
+
+
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 20.0) -> Any:
     """Poll ``check`` until it returns something true, with a deadline."""
     deadline = time.monotonic() + timeout
@@ -69,10 +83,12 @@ def wait_for(what: str, check: Callable[[], Any], timeout: float = 20.0) -> Any:
 @dataclass
 class Stack:
     central: Central
-    clock: FakeClock
+    clock: Clock
     broker: Broker
     gateways: dict[str, BrokerClient] = field(default_factory=dict)
     seq: int = 0
+    agents: set[str] = field(default_factory=set)
+    """Gateways whose real agent runs: the test publishes nothing for them."""
 
     @property
     def url(self) -> str:
@@ -121,7 +137,7 @@ class Stack:
 
     def heartbeat_all(self, camera: dict[str, str]) -> None:
         for home in HOMES:
-            if home.active:
+            if home.active and home.gateway not in self.agents:
                 self.state(home.gateway, camera.get(home.gateway, "up"))
 
     def settle(self) -> None:
@@ -133,12 +149,12 @@ class Stack:
 
     def clear_retained(self) -> None:
         for home in HOMES:
-            self.gateway(home.gateway).publish(
-                gateway_topic(TENANT, home.gateway, TopicKind.STATE), b"", retain=True
-            )
+            for kind in (TopicKind.STATE, TopicKind.AVAILABILITY):
+                topic = gateway_topic(TENANT, home.gateway, kind)
+                self.gateway(home.gateway).publish(topic, b"", retain=True)
 
 
-def _config(broker: Broker, tmp: Path) -> dict[str, Any]:
+def _config(broker: Broker, tmp: Path, policy: Path | None) -> dict[str, Any]:
     creds = broker.account("central")
     return {
         "tenants": [TENANT],
@@ -155,6 +171,7 @@ def _config(broker: Broker, tmp: Path) -> dict[str, Any]:
         "links": {"secret": "w" * 32, "public_url": "http://127.0.0.1"},
         "timing": {"timer_poll_s": 0.05, "outbox_poll_s": 0.1, "liveness_poll_s": 0.5},
         "web": {"port": 0, "live_poll_s": 0.2, "metrics_token": "m" * 20},
+        **({"policy": str(policy)} if policy is not None else {}),
     }
 
 
@@ -177,11 +194,12 @@ def _seed(db_url: str) -> None:
 
 
 @contextmanager
-def running_stack(broker: Broker, tmp: Path, start: datetime) -> Iterator[Stack]:
-    """The service with its dashboard, the clock at ``start``; everything closed afterwards."""
-    data = _config(broker, tmp)
+def running_stack(
+    broker: Broker, tmp: Path, clock: Clock, policy: Path | None = None
+) -> Iterator[Stack]:
+    """The service with its dashboard on ``clock``; everything closed afterwards."""
+    data = _config(broker, tmp, policy)
     _seed(data["database"]["url"])
-    clock = FakeClock(start)
     central = Central(parse_config(data), clock).start()
     loop = threading.Thread(target=central.run_until_stopped, daemon=True)
     loop.start()

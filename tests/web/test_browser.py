@@ -12,8 +12,11 @@ import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from sim.broker import Broker
+from sim.devices import Mode
+from tests.agent_link.home import AgentHome
+from tests.central.harness import FakeClock, fast_policy
 from tests.web.conftest import PASSWORD
-from tests.web.stack import Stack, running_stack
+from tests.web.stack import NightClock, Stack, running_stack
 
 pytestmark = pytest.mark.browser
 
@@ -32,6 +35,8 @@ ARGS = [
 ]
 LIVE_TIMEOUT_MS = 20_000
 """Board changes reach the page within the fleet flush (5 s) plus one live poll."""
+AGENT_TIMEOUT_MS = 40_000
+"""The agent's own cycle first: probes, two power cycles, then the report."""
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +51,25 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def stack(broker: Broker, tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(broker, tmp_path, NIGHT) as running:
+    with running_stack(broker, tmp_path, FakeClock(NIGHT)) as running:
         yield running
+
+
+@pytest.fixture
+def night(broker: Broker, tmp_path: Path) -> Iterator[tuple[Stack, AgentHome]]:
+    """A night on real time, with gw-17's real agent (``driftvakt-agent run``) in a
+    simulated home: fake router and camera on loopback, powered through relay pin
+    files that the agent drives. Settle time 3 s, so recovery happens in the test."""
+    policy = fast_policy(tmp_path, ack="15m", settle="3s")
+    home = AgentHome(tmp_path / "home", broker, "gw-17", addresses=("127.0.0.17", "127.0.0.18"))
+    try:
+        with running_stack(broker, tmp_path, NightClock(NIGHT), policy) as running:
+            running.agents.add("gw-17")
+            home.start()
+            yield running, home
+            home.stop()
+    finally:
+        home.close()
 
 
 def _signed_in(browser: Browser, stack: Stack, username: str, width: int, path: str) -> Page:
@@ -66,16 +88,10 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
-def _advance(stack: Stack, minutes: int, camera: dict[str, str]) -> None:
-    """Move the clock in steps, every gateway sending its heartbeat at each, so that
-    only what the test means happens (no gateway falls silent)."""
-    for _ in range(minutes // 2):
-        stack.clock.advance(minutes=2)
-        stack.heartbeat_all(camera)
-        stack.settle()
-
-
-def test_browser_night_outage_from_board_to_recovery(browser: Browser, stack: Stack) -> None:
+def test_browser_night_outage_from_board_to_recovery(
+    browser: Browser, night: tuple[Stack, AgentHome]
+) -> None:
+    stack, home = night
     stack.heartbeat_all({})
     stack.settle()
     larm = _signed_in(browser, stack, "larm", 1280, "/fleet")
@@ -83,11 +99,11 @@ def test_browser_night_outage_from_board_to_recovery(browser: Browser, stack: St
     expect(row).to_contain_text("Greta Andersson")
     expect(row).to_contain_text("OK", timeout=LIVE_TIMEOUT_MS)
 
-    # The camera fails in the home; the board changes without a reload.
+    # The camera dies in the home; the agent power-cycles it through the relay until
+    # its budget is spent. The board changes without a reload.
     larm.evaluate("window.__noReload = true")
-    stack.state("gw-17", "failed", restarts=3)
-    stack.event("gw-17", "restart_exhausted")
-    expect(row).to_contain_text("Kräver åtgärd", timeout=LIVE_TIMEOUT_MS)
+    home.camera.set_mode(Mode.DEAD)
+    expect(row).to_contain_text("Kräver åtgärd", timeout=AGENT_TIMEOUT_MS)
     expect(row).to_contain_text("omstart misslyckad")
     assert larm.evaluate("window.__noReload") is True
     expect(larm.locator(".c-atgard b")).to_have_text("1")
@@ -139,12 +155,14 @@ def test_browser_night_outage_from_board_to_recovery(browser: Browser, stack: St
     natt.get_by_role("button", name="Kvittera – jag åker").click()
     expect(natt.locator("li.visit[data-gateway='gw-17']").first).to_contain_text("Kvitterad")
 
-    # The camera recovers and stays up past the settle time: the visits go, live.
+    # The night patrol pulled the plug and put it back at the visit (ROUTINE.md 5a-c):
+    # the camera answers again, stays up past the settle time, and the remaining
+    # visit goes from the list, live.
     natt.evaluate("window.__noReload = true")
-    stack.state("gw-17", "up")
-    stack.event("gw-17", "device_up")
-    _advance(stack, 12, {})
-    expect(natt.locator("#no-visits")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    home.camera.set_mode(Mode.OK)
+    home.camera.power(False)
+    home.camera.power(True)
+    expect(natt.locator("#no-visits")).to_be_visible(timeout=AGENT_TIMEOUT_MS)
     expect(natt.locator("li.called-off")).to_contain_text("kvitterat av natt")
     assert natt.evaluate("window.__noReload") is True
     _shot(natt, "night-list-after-recovery-390.png")

@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from sim.broker import Broker
+from tests.central.harness import FakeClock
 from tests.web.conftest import PASSWORD
 from tests.web.stack import Stack, running_stack, wait_for
 
@@ -17,7 +18,7 @@ NIGHT = datetime(2027, 3, 9, 23, 30, tzinfo=UTC)  # 00:30 in Stockholm, a Tuesda
 
 @pytest.fixture
 def stack(broker: Broker, tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(broker, tmp_path, NIGHT) as running:
+    with running_stack(broker, tmp_path, FakeClock(NIGHT)) as running:
         yield running
 
 
