@@ -50,3 +50,7 @@ bench-engine: venv
 .PHONY: bench-agent
 bench-agent: venv bootstrap
 	$(BIN)/python -m tests.bench.bench_agent
+
+.PHONY: bench-central
+bench-central: venv
+	$(BIN)/python -m tests.bench.bench_central

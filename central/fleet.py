@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from central.store import Gateway, Store
-from protocol import Availability, StateSnapshot
+from protocol import Availability, StateSnapshot, format_time
 
 SILENT_AFTER = 2
 """Heartbeats missed before a gateway shows as silent on the board (the engine
@@ -36,7 +36,23 @@ class GatewayState:
     boot: str | None = None
     seq: int | None = None
     time_synced: bool | None = None
-    devices: dict[str, Any] = field(default_factory=dict)
+    stored_devices: dict[str, Any] = field(default_factory=dict)
+    snapshot: StateSnapshot | None = None
+
+    @property
+    def devices(self) -> dict[str, Any]:
+        """Health per device, from the newest snapshot (or the table, after a restart)."""
+        if self.snapshot is None:
+            return self.stored_devices
+        return {
+            name: {
+                "health": d.health.value,
+                "since": format_time(d.since),
+                "auto_restart": d.auto_restart,
+                "restarts_24h": d.restarts_24h,
+            }
+            for name, d in self.snapshot.devices.items()
+        }
 
     def liveness(self, now: datetime) -> str:
         """``online``, ``offline`` or ``silent`` (no heartbeat for ``SILENT_AFTER`` periods)."""
@@ -82,6 +98,7 @@ class Fleet:
             entry.availability, entry.availability_at = value.value, at
 
     def state(self, tenant: str, gateway: str, snapshot: StateSnapshot, at: datetime) -> None:
+        """Apply one snapshot; the devices are turned into plain data only when read."""
         with self._lock:
             entry = self._entry(tenant, gateway)
             entry.state_at, entry.heartbeat_s = at, snapshot.heartbeat_s
@@ -90,15 +107,7 @@ class Fleet:
                 snapshot.seq,
                 snapshot.time_synced,
             )
-            entry.devices = {
-                name: {
-                    "health": d.health.value,
-                    "since": d.since.isoformat(),
-                    "auto_restart": d.auto_restart,
-                    "restarts_24h": d.restarts_24h,
-                }
-                for name, d in snapshot.devices.items()
-            }
+            entry.snapshot = snapshot
 
     def all(self, tenant: str | None = None) -> list[GatewayState]:
         with self._lock:

@@ -160,6 +160,8 @@ class Central:
         if self.web is not None:
             self.web.close()
             self.web = None
+        if self._service is not None:
+            self._service.stopping.set()
         if self.ingest is not None:
             self.ingest.close()
             self.ingest = None

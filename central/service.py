@@ -23,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.orm import Session
 
 from central import queries
@@ -44,7 +45,7 @@ from central.engine import (
     VendorCaseNumber,
     VisitDone,
 )
-from central.errors import ActionError, DriftvaktError
+from central.errors import ActionError, DriftvaktError, StoreError
 from central.fleet import Fleet
 from central.ingest import Item, Parsed
 from central.mqtt_link import LinkChanged
@@ -60,6 +61,7 @@ from central.store import (
     audit,
     timers,
 )
+from central.store import Timer as TimerRow
 from central.store import registry as registry_rows
 from central.writer import EffectWriter, Written
 from protocol import (
@@ -81,6 +83,9 @@ Publish = Callable[[str, str, bytes], bool]
 """``(tenant, topic, payload) -> accepted``: the MQTT link's QoS 1 publish."""
 
 COMMAND_TTL = timedelta(minutes=5)
+TIMER_RETRY = timedelta(seconds=30)
+DB_RETRY_MIN_S, DB_RETRY_MAX_S = 0.5, 10.0
+"""A timer whose firing failed is tried again this much later."""
 
 
 def utcnow() -> datetime:
@@ -94,6 +99,8 @@ class _Tenant:
     engine: Engine
     writer: EffectWriter
     lock: threading.RLock
+    stale: bool = False
+    """The engine ran ahead of the database and could not be reloaded yet."""
 
 
 class Service:
@@ -114,6 +121,8 @@ class Service:
         )
         self._policy = load_policy(config.policy)
         self._tenants = {t: self._load(t) for t in config.tenants}
+        self.stopping = threading.Event()
+        """Set at shutdown: inputs waiting for the database give up."""
         self.on_outbox: Callable[[], None] = lambda: None
         """Called after a commit that added outbox rows (the worker's ``kick``)."""
         self.publish: Publish | None = None
@@ -123,6 +132,7 @@ class Service:
             "decisions": 0,
             "timers_fired": 0,
             "stale_timers": 0,
+            "coalesced": 0,
             "inputs": 0,
         }
         with store.session() as session:
@@ -137,6 +147,20 @@ class Service:
         engine = Engine(self._policy, registry, state)
         writer = EffectWriter(self.config, tenant, self.links)
         return _Tenant(tenant, engine, writer, threading.RLock())
+
+    def _reload(self, rt: _Tenant) -> None:
+        """Back to the last committed checkpoint (the caller holds ``rt.lock``)."""
+        rt.stale = True
+        try:
+            self._fresh(rt)
+        except Exception:
+            log.warning("%s: engine reload deferred until the database answers", rt.name)
+
+    def _fresh(self, rt: _Tenant) -> None:
+        """Reload a stale engine before it decides anything (raises while the DB is away)."""
+        if rt.stale:
+            rt.engine = self._load(rt.name).engine
+            rt.stale = False
 
     def _tenant(self, tenant: str) -> _Tenant:
         try:
@@ -155,6 +179,7 @@ class Service:
         """One input, one transaction: dedup, engine, effects, checkpoint."""
         rt = self._tenant(tenant)
         with rt.lock:
+            self._fresh(rt)
             now = self.clock()
             if event is not None and self._seen(event[1].id):
                 self.counters["duplicates"] += 1
@@ -170,7 +195,7 @@ class Service:
                 written = self._commit(rt, effects, now, actor, event, note)
             except Exception:
                 log.exception("%s: could not record an input; engine rolled back", tenant)
-                self._tenants[tenant] = self._load(tenant)
+                self._reload(rt)
                 raise
         self.counters["decisions"] += written
         return effects
@@ -193,9 +218,8 @@ class Service:
                     )
                 )
             if note is not None:
-                audit.record(
-                    session, at=now, tenant=rt.name, kind="human", actor=actor, detail=note
-                )
+                kind = "link" if actor == "mqtt" else "human"
+                audit.record(session, at=now, tenant=rt.name, kind=kind, actor=actor, detail=note)
             written = self._record(session, rt, effects, now, actor)
         if written.outbox:
             self.on_outbox()
@@ -220,23 +244,55 @@ class Service:
 
     # --- MQTT input (the ingest thread) ---------------------------------------------
     def apply(self, items: list[Item]) -> None:
-        """Feed one batch from ingest, in arrival order."""
-        for item in items:
+        """Feed one batch from ingest, in arrival order.
+
+        Every state snapshot updates the fleet board, but only the newest of each
+        gateway in the batch goes to the engine: a snapshot is last-value state, and
+        the newer one, a few milliseconds later, supersedes it (events never coalesce).
+        """
+        newest = {_state_key(item): i for i, item in enumerate(items) if _state_key(item)}
+        for i, item in enumerate(items):
+            if newest.get(_state_key(item), i) != i:
+                self._coalesced(item)
+            else:
+                self._apply_one(item)
+
+    def _apply_one(self, item: Item) -> None:
+        """Apply one input; while the database is away, wait and retry rather than drop it
+        (the broker has already been told it arrived)."""
+        delay = DB_RETRY_MIN_S
+        while True:
             try:
                 if isinstance(item, LinkChanged):
                     self._link(item)
                 else:
                     self._message(item)
+                return
+            except (OperationalError, InterfaceError, StoreError):
+                if self.stopping.is_set():
+                    log.error("stopping with an input from %s not applied", _source(item))
+                    return
+                log.warning("database unavailable; retrying in %.1f s", delay)
+                self.stopping.wait(delay)
+                delay = min(delay * 2, DB_RETRY_MAX_S)
             except Exception:
-                # The input is not lost for good: retained state comes again on reconnect,
-                # and an unrecorded event was not marked processed.
                 log.exception("input from %s could not be applied", _source(item))
+                return
+
+    def _coalesced(self, parsed: Item) -> None:
+        if not isinstance(parsed, Parsed):
+            return
+        topic, body = parsed.message.topic, parsed.message.body
+        if topic.tenant in self._tenants and topic.gateway and isinstance(body, StateSnapshot):
+            self.fleet.state(topic.tenant, topic.gateway, body, parsed.at)
+            self.counters["coalesced"] += 1
 
     def _link(self, change: LinkChanged) -> None:
         kind = BrokerRestored if change.up else BrokerLost
         self._feed(
             change.tenant,
             lambda now: kind(at=now),
+            actor="mqtt",
             note={
                 "action": "broker_restored" if change.up else "broker_lost",
                 "reason": change.reason,
@@ -272,13 +328,16 @@ class Service:
         return fired
 
     def _fire_one(self, rt: _Tenant) -> bool:
+        timer_id = None
         with rt.lock:
+            self._fresh(rt)
             now = self.clock()
             try:
                 with self.store.session() as session:
                     due = timers.claim_due(session, now, limit=1, tenant=rt.name)
                     if not due:
                         return False
+                    timer_id = due[0].id
                     row = timers.take(session, due[0].id, due[0].token)
                     if row is None:
                         self.counters["stale_timers"] += 1
@@ -287,13 +346,24 @@ class Service:
                     written = self._record(session, rt, effects, now, "timer")
             except Exception:
                 log.exception("%s: timer could not be fired; engine rolled back", rt.name)
-                self._tenants[rt.name] = self._load(rt.name)
+                self._reload(rt)
+                if timer_id is not None:
+                    self._defer(timer_id, now)  # so one bad timer does not starve the rest
                 raise
         self.counters["timers_fired"] += 1
         self.counters["decisions"] += written.decisions
         if written.outbox:
             self.on_outbox()
         return True
+
+    def _defer(self, timer_id: int, now: datetime) -> None:
+        try:
+            with self.store.session() as session:
+                row = session.get(TimerRow, timer_id)
+                if row is not None:
+                    row.due_at = now + TIMER_RETRY
+        except Exception:
+            log.exception("timer %s could not be deferred", timer_id)
 
     def tick(self) -> None:
         """Liveness: lets the engine notice silence without waiting for a message."""
@@ -495,6 +565,12 @@ class Service:
 def _known_phones(config: CentralConfig) -> set[str]:
     contacts = [*config.contacts.roles.values(), *config.contacts.groups.values()]
     return {p for c in contacts for p in c.phone}
+
+
+def _state_key(item: Item) -> tuple[str, str] | None:
+    if isinstance(item, Parsed) and item.message.topic.kind is TopicKind.STATE:
+        return item.message.topic.tenant, item.message.topic.gateway or ""
+    return None
 
 
 def _source(item: Item) -> str:

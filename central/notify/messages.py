@@ -47,7 +47,8 @@ def email_text(
     subject: str, body: str, ack: Acknowledgement | None, gateways: list[str]
 ) -> tuple[str, str]:
     """Subject and body of the e-mail: where, the whole text, and how to acknowledge."""
-    lines = [f"Gäller {where(gateways)}.", ""] if gateways else []
+    place = where(gateways)
+    lines = [f"Gäller {place}" + ("" if place.endswith(".") else "."), ""] if gateways else []
     lines.append(body.rstrip())
     if ack and (ack.url or ack.code):
         lines.append("")
