@@ -13,6 +13,7 @@ import signal
 import sys
 import threading
 import time
+from signal import SIGINT, SIGTERM
 from typing import Any
 
 from agent.commands import add_config_option, config_or_report
@@ -48,14 +49,16 @@ def run(args: argparse.Namespace) -> int:
         print("nothing done")
         return 1
     stop = threading.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: stop.set())
+    saved = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in (SIGTERM, SIGINT)}
     try:
         with RelayBank.from_config(config) as relays:
             return _cycle(relays, args.device, off, stop)
     except (RelayError, ConfigError) as exc:
         print(f"relay-test: {exc}", file=sys.stderr)
         return 1
+    finally:
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
 
 
 def _cycle(relays: RelayBank, name: str, off: float, stop: threading.Event) -> int:

@@ -82,6 +82,8 @@ class Home:
     factory: MockFactory
     reporter: RecordingReporter
     runner: Runner
+    thread: threading.Thread
+    errors: list[BaseException]
 
     def camera_events(self) -> list[str]:
         return [t.value for t in self.reporter.types("camera")]
@@ -94,7 +96,12 @@ class Home:
 
 
 @contextmanager
-def running_home(factory: MockFactory, tmp_path: Path, off_time_s: float = 0.2) -> Iterator[Home]:
+def running_home(
+    factory: MockFactory,
+    tmp_path: Path,
+    off_time_s: float = 0.2,
+    reporter: RecordingReporter | None = None,
+) -> Iterator[Home]:
     """Relays first (power on), then the fake devices on them, then the runner in a thread."""
     with (
         FakeDevice("router", loopback(), services=("http",), boot_delay_s=0.1) as router,
@@ -109,12 +116,20 @@ def running_home(factory: MockFactory, tmp_path: Path, off_time_s: float = 0.2) 
         router.attach(MockPinLine(factory.pin(ROUTER_PIN), active_high=True))
         camera.attach(MockPinLine(factory.pin(CAMERA_PIN), active_high=True))
         assert router.wait_answering(5) and camera.wait_answering(5)
-        reporter = RecordingReporter()
+        reporter = reporter or RecordingReporter()
         runner = Runner(config, reporter, relays)
-        thread = threading.Thread(target=runner.run, name="runner")
+        errors: list[BaseException] = []
+
+        def run() -> None:
+            try:
+                runner.run()
+            except Exception as exc:
+                errors.append(exc)
+
+        thread = threading.Thread(target=run, name="runner")
         thread.start()
         try:
-            yield Home(router, camera, factory, reporter, runner)
+            yield Home(router, camera, factory, reporter, runner, thread, errors)
         finally:
             runner.stop()
             thread.join(10)

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from gpiozero.pins.mock import MockFactory
 
+from agent.cli import main
 from agent.errors import RelayError, UnsafeRelayError
 from agent.relay import Relay, RelayBank
 from agent.restart import Plan, Policy, RestartPlanner, Timing
@@ -159,3 +160,28 @@ def test_relay_pin_factory_from_environment(tmp_path: Path) -> None:
     assert out == "FilePinFactory output 1\n\n"
     # at exit gpiozero closed the device: the pin floats, which keeps an active-high coil released
     assert (tmp_path / "GPIO27").read_text() == "input 1\n"
+
+
+def test_relay_test_command_asks_first(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = Path(__file__).parent / "data" / "good-minimal.toml"
+    monkeypatch.setattr("builtins.input", lambda question: capsys.readouterr() and "n")
+    assert main(["relay-test", "camera", "-c", str(data)]) == 1
+    assert capsys.readouterr().out == "nothing done\n"
+    assert main(["relay-test", "router", "-c", str(data), "--yes"]) == 2
+    assert capsys.readouterr().err == "router: no such device with a relay (have: ['camera'])\n"
+
+
+def test_relay_test_command_cycles_once(
+    factory: MockFactory, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    text = (Path(__file__).parent / "data" / "good-minimal.toml").read_text()
+    config = tmp_path / "agent.toml"
+    config.write_text(
+        text.replace("active_high = true", 'active_high = true\npin_factory = "mock"')
+    )
+    assert main(["relay-test", "camera", "-c", str(config), "--yes", "--off-time", "0.1"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "camera: cutting power for 0.1 s"
+    assert out[1].startswith("camera: power restored after 0.")

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 
 from gpiozero.pins.mock import MockFactory
 
+from agent.relay import RelayBank
 from agent.reporting import RecordingReporter
-from protocol import EventType, Health
+from agent.runner import Runner
+from protocol import DeviceState, EventType, Health
 from sim.devices import Mode
 from tests.agent.homes import CAMERA_PIN, ROUTER_PIN, running_home
 
@@ -114,3 +118,48 @@ def test_runner_command_refused_for_unknown_device(factory: MockFactory, tmp_pat
         outcome = home.runner.power_cycle("kettle", home.runner.clock())
         assert (outcome.ok, outcome.detail) == (False, "unknown device 'kettle'")
         assert home.runner.probe_now().ok
+
+
+class _FailingReporter(RecordingReporter):
+    """A reporter that breaks once a cut is under way, as a broken link might."""
+
+    def state(self, devices: Mapping[str, DeviceState], at: datetime) -> None:
+        super().state(devices, at)
+        if E.RESTART_STARTED in self.types():
+            raise RuntimeError("reporter broke")
+
+
+def test_runner_exception_in_the_loop_leaves_every_device_powered(
+    factory: MockFactory, tmp_path: Path
+) -> None:
+    with running_home(factory, tmp_path, off_time_s=60, reporter=_FailingReporter()) as home:
+        assert home.reporter.wait_until(both_up, 10)
+        home.camera.set_mode(Mode.HANG)
+        home.thread.join(20)
+        assert not home.thread.is_alive()
+        assert [str(e) for e in home.errors] == ["reporter broke"]
+        assert home.pin_states(CAMERA_PIN) == [False, True, False]
+        assert home.camera.wait_answering(5)
+
+
+def test_runner_keeps_failed_and_budget_across_restarts(
+    factory: MockFactory, tmp_path: Path
+) -> None:
+    with running_home(factory, tmp_path) as home:
+        assert home.reporter.wait_until(both_up, 10)
+        home.camera.set_mode(Mode.DEAD)
+        assert home.reporter.wait_for(E.RESTART_EXHAUSTED, "camera", 30)
+        config = home.runner.config
+    (tmp_path / "broken").write_text("{not json")
+    with RelayBank.from_config(config, pin_factory=factory) as relays:
+        again = Runner(config, RecordingReporter(), relays)
+        assert again.snapshot()["camera"].health is Health.FAILED
+        assert again.snapshot()["camera"].restarts_24h == 2
+        assert again.supervisor.health["camera"].armed
+        broken = config.model_copy(
+            update={
+                "gateway": config.gateway.model_copy(update={"state_file": tmp_path / "broken"})
+            }
+        )
+        fresh = Runner(broken, RecordingReporter(), relays)
+        assert fresh.snapshot()["camera"].health is Health.UNKNOWN
