@@ -192,6 +192,10 @@ def test_browser_pages_render_for_review(browser: Browser, stack: Stack) -> None
     visits = tillsyn.locator("li.visit[data-gateway='gw-19']")
     expect(visits).to_have_count(2)  # the check that failed now, and the one at 03:00
     expect(visits.nth(1)).to_contain_text("03:00")
+    drift.goto(stack.url + "/tasks?role=*")
+    expect(drift.locator("article.task").first).to_contain_text("Fysiskt tillsynsbesök")
+    expect(drift.locator("body")).not_to_contain_text("Aino Korhonen")
+    _shot(drift, "tasks.png")
     fleet = _signed_in(browser, stack, "natt", 390, "/fleet")
     expect(fleet.locator("tr[data-gateway='gw-18']")).to_contain_text(
         "Störning", timeout=LIVE_TIMEOUT_MS

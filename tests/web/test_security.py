@@ -1,10 +1,14 @@
 """Sign-in, the session cookie, CSRF and the rate limit, through the real app."""
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
 from central.store import Store
 from central.web.app import create_app
+from central.web.reads import Reader
 from central.web.settings import WebConfig
 from tests.web.conftest import CHEAP, PASSWORD, add_accounts, sign_in
 
@@ -126,3 +130,12 @@ def test_security_openapi_needs_sign_in_and_documents_the_api(web_app: FastAPI) 
     assert "/api/fleet" in paths and "/api/visits/{task_id}/done" in paths
     assert "/api/session" in paths and "/healthz" in paths and "/metrics" in paths
     assert not any(p in paths for p in ("/fleet", "/visits", "/login"))
+
+
+def test_security_reader_sessions_cannot_write(web_store: Store) -> None:
+    reader = Reader(web_store)
+    with reader.session() as session:
+        assert session.execute(text("SELECT count(*) FROM accounts")).scalar_one() == 0
+        with pytest.raises(OperationalError, match="readonly"):
+            session.execute(text("DELETE FROM accounts"))
+    reader.close()
