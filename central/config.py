@@ -40,7 +40,19 @@ def _secret(value: str | None, path: Path | None, key: str) -> str | None:
         raise ValueError(f"cannot read {key}_file: {exc.strerror}; fix: {fix}") from exc
 
 
-class BrokerConfig(_Section):
+class _WithPassword(_Section):
+    """A section with a password given inline or, better, as a file."""
+
+    password: str | None = None
+    password_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _read_password(self) -> _WithPassword:
+        object.__setattr__(self, "password", _secret(self.password, self.password_file, "password"))
+        return self
+
+
+class BrokerConfig(_WithPassword):
     """How the service reaches the MQTT broker with its own (central) account."""
 
     url: str = "mqtt://127.0.0.1:1883"
@@ -48,8 +60,6 @@ class BrokerConfig(_Section):
     cert_file: Path | None = None
     key_file: Path | None = None
     username: str | None = None
-    password: str | None = None
-    password_file: Path | None = None
     client_id: str = "driftvakt-central"
     shared_group: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")] | None = None
     keepalive_s: Annotated[int, Field(ge=5, le=3600)] = 30
@@ -66,8 +76,7 @@ class BrokerConfig(_Section):
         return value
 
     @model_validator(mode="after")
-    def _password(self) -> BrokerConfig:
-        object.__setattr__(self, "password", _secret(self.password, self.password_file, "password"))
+    def _tls_files(self) -> BrokerConfig:
         if self.tls and self.ca_file is None:
             raise ValueError(
                 "mqtts:// without ca_file; fix: set broker.ca_file to the CA of the broker"
@@ -149,29 +158,20 @@ class Contacts(_Section):
         return value
 
 
-class SmtpConfig(_Section):
+class SmtpConfig(_WithPassword):
     host: str = "localhost"
     port: Annotated[int, Field(ge=1, le=65535)] = 587
     security: Literal["starttls", "tls", "none"] = "starttls"
     username: str | None = None
-    password: str | None = None
-    password_file: Path | None = None
     from_addr: str = "driftvakt@localhost"
     timeout_s: Annotated[float, Field(gt=0)] = 20.0
 
-    @model_validator(mode="after")
-    def _password(self) -> SmtpConfig:
-        object.__setattr__(self, "password", _secret(self.password, self.password_file, "password"))
-        return self
 
-
-class SmsConfig(_Section):
+class SmsConfig(_WithPassword):
     """A 46elks-compatible HTTP API: form post of from/to/message with basic auth."""
 
     url: str = "https://api.46elks.com/a1/sms"
     username: str = ""
-    password: str | None = None
-    password_file: Path | None = None
     sender: Annotated[str, Field(min_length=1, max_length=11)] = "Driftvakt"
     timeout_s: Annotated[float, Field(gt=0)] = 10.0
 
@@ -181,11 +181,6 @@ class SmsConfig(_Section):
         if urlsplit(value).scheme not in ("http", "https"):
             raise ValueError("not an HTTP URL; fix: the http(s):// URL of the SMS API")
         return value
-
-    @model_validator(mode="after")
-    def _password(self) -> SmsConfig:
-        object.__setattr__(self, "password", _secret(self.password, self.password_file, "password"))
-        return self
 
 
 class WebhookConfig(_Section):

@@ -198,7 +198,8 @@ class EffectWriter:
             )
         key = f"summary:{row.id}:{row.updated_at.isoformat()}:{row.status}:{open_tasks}"
         topic = incident_topic(self._tenant, row.id)
-        return int(self._enqueue(session, key, "mqtt", topic, "", payload, now, row.id, None))
+        message = _message(self._tenant, key, "mqtt", topic, "", payload, now, row.id, None)
+        return int(outbox.enqueue(session, message))
 
     # --- notifications ----------------------------------------------------------
     def _notification(self, session: Session, n: Notification, now: datetime) -> int:
@@ -216,9 +217,10 @@ class EffectWriter:
             for recipient in recipients:
                 subject, body = _fit(channel, n, ack, gateways)
                 key = f"{n.key}:{channel}:{recipient}"
-                added += self._enqueue(
-                    session, key, channel, recipient, subject, body, now, n.incident, n.task
+                row = _message(
+                    self._tenant, key, channel, recipient, subject, body, now, n.incident, n.task
                 )
+                added += int(outbox.enqueue(session, row))
         return added
 
     def _ack(self, session: Session, task_id: str | None) -> Acknowledgement | None:
@@ -259,23 +261,6 @@ class EffectWriter:
         )
         message.status, message.last_error = "dead", error
         outbox.enqueue(session, message)
-
-    def _enqueue(
-        self,
-        session: Session,
-        key: str,
-        channel: str,
-        recipient: str,
-        subject: str,
-        body: str,
-        now: datetime,
-        incident: str | None,
-        task: str | None,
-    ) -> int:
-        message = _message(
-            self._tenant, key, channel, recipient, subject, body, now, incident, task
-        )
-        return int(outbox.enqueue(session, message))
 
 
 def _message(

@@ -257,7 +257,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         broker = BenchBroker(tmp / "broker")
-        broker.add_gateways(TENANT, [f"gw-{i:03d}" for i in range(INCIDENTS)])
+        broker.add_gateways(TENANT, [f"gw-{i:03d}" for i in range(max(INCIDENTS, PUBLISHERS))])
         broker.add_central([TENANT])
         broker.start()
         try:
@@ -267,7 +267,7 @@ def main() -> int:
                 dbs.append(("postgresql", _fresh_pg(pg)))
             else:
                 print("  postgresql: skipped (DRIFTVAKT_TEST_POSTGRES_URL not set)")
-            for label, url in dbs:
+            for label, url in dbs if INCIDENTS else []:
                 (tmp / label).mkdir()
                 values = latency(broker, url, tmp / label)
                 print(

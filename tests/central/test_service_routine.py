@@ -6,6 +6,7 @@ import re
 from datetime import UTC, datetime
 from email.message import Message
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -40,10 +41,53 @@ def _all_sent(central: Central) -> bool:
     return set(central.service.metrics()["outbox"]) == {"sent"}
 
 
+def _purposes(central: Central) -> list[str]:
+    with central.store.session() as s:
+        return [t.payload["purpose"] for t in s.scalars(select(Timer))]
+
+
+def _check_alarm(smtp: SmtpSink, sms: SmsSink) -> str:
+    """The first e-mail and SMS went to the alarm group in Swedish; returns the reply code."""
+    mail, text = smtp.messages[0], sms.posts[0]
+    assert mail["To"] == LARM_MAIL and text["to"] == LARM_PHONE
+    assert "contact_homecare" in mail["Subject"]
+    assert "Gäller gateway gw-11." in _body(mail)
+    assert "Kontakta hemtjänstgruppen: finns besök planerat?" in _body(mail)
+    assert "Kvittera uppgiften: https://driftvakt.test/ack/" in _body(mail)
+    assert text["message"].startswith("Driftvakt: Ny uppgift: driftstopp (1 hem)")
+    code = re.search(r"Kvittera: svara ([2-9A-Z]{5})$", text["message"])
+    assert code is not None, text["message"]
+    return code.group(1)
+
+
+def _check_no_reminder(central: Central, clock: FakeClock, smtp: SmtpSink, sms: SmsSink) -> None:
+    """20 minutes pass, past the 15-minute deadline: no reminder goes out."""
+    wait_for(lambda: _all_sent(central), what="the outbox to drain")
+    clock.advance(minutes=20)
+    central.service.fire_due()
+    assert central.worker is not None
+    central.worker.drain_once()
+    assert "ack" not in _purposes(central)
+    assert smtp.subjects()[1:] == [] and len(sms.posts) == 1
+
+
+def _check_status_report(central: Central, smtp: SmtpSink) -> str:
+    """The status_report e-mail after recovery; returns the closed incident's id."""
+    report = smtp.messages[1]
+    assert report["To"] == LARM_MAIL and "status_report" in report["Subject"]
+    assert "Lägesrapport om driftstoppet." in _body(report)
+    assert "Driftstoppet är över sedan 2027-03-09 10:31." in _body(report)
+    assert report["Message-ID"] != smtp.messages[0]["Message-ID"]
+    with central.store.session() as s:
+        (incident,) = s.scalars(select(Incident)).all()
+        assert incident.status == "closed" and incident.open_key is None
+        return incident.id
+
+
 def test_service_daytime_outage_alarm_group_ack_then_status_report(
     db_url: str,
     broker: Broker,
-    broker_client: object,
+    broker_client: Any,
     smtp: SmtpSink,
     sms: SmsSink,
     tmp_path: Path,
@@ -52,66 +96,34 @@ def test_service_daytime_outage_alarm_group_ack_then_status_report(
     seed_registry(db_url, [gateway])
     clock = FakeClock(TUESDAY_10)
     config = config_of(make_config(broker, db_url, smtp.port, sms.url, tmp_path))
-    gw: BrokerClient = broker_client(gateway)  # type: ignore[operator]
+    gw: BrokerClient = broker_client(gateway)
     state = gateway_topic(TENANT, gateway, TopicKind.STATE)
     events = gateway_topic(TENANT, gateway, TopicKind.EVENTS)
     with running(config, clock) as central:
         gw.publish(state, snapshot("failed", TUESDAY_10, 10), retain=True)
         gw.publish(events, event("restart_exhausted", TUESDAY_10, 11))
         wait_for(lambda: len(smtp.messages) == 1 and len(sms.posts) == 1, what="e-mail and SMS")
+        code = _check_alarm(smtp, sms)
 
-        mail, text = smtp.messages[0], sms.posts[0]
-        assert mail["To"] == LARM_MAIL and text["to"] == LARM_PHONE
-        assert "contact_homecare" in mail["Subject"]
-        assert "Gäller gateway gw-11." in _body(mail)
-        assert "Kontakta hemtjänstgruppen: finns besök planerat?" in _body(mail)
-        assert "Kvittera uppgiften: https://driftvakt.test/ack/" in _body(mail)
-        assert text["message"].startswith("Driftvakt: Ny uppgift: driftstopp (1 hem)")
-        code = re.search(r"Kvittera: svara ([2-9A-Z]{5})$", text["message"])
-        assert code is not None, text["message"]
-
-        task_id = central.service.acknowledge_sms(LARM_PHONE, f"ok {code.group(1).lower()}")
+        task_id = central.service.acknowledge_sms(LARM_PHONE, f"ok {code.lower()}")
         (task,) = central.service.tasks()
-        assert task["id"] == task_id and task["status"] == "acknowledged"
+        assert (task["id"], task["status"]) == (task_id, "acknowledged")
         assert task["acknowledged_by"] == LARM_PHONE
-
-        # 20 minutes pass, past the 15-minute deadline: no reminder is due any more.
-        wait_for(lambda: _all_sent(central), what="the outbox to drain")
-        clock.advance(minutes=20)
-        central.service.fire_due()
-        assert central.worker is not None
-        central.worker.drain_once()
-        with central.store.session() as s:
-            purposes = [t.payload["purpose"] for t in s.scalars(select(Timer))]
-        assert "ack" not in purposes
-        assert smtp.subjects()[1:] == [] and len(sms.posts) == 1
+        _check_no_reminder(central, clock, smtp, sms)
 
         # The camera comes back and stays up for the settle time.
-        back = clock()
-        gw.publish(state, snapshot("up", back, 20), retain=True)
-        gw.publish(events, event("device_up", back, 21))
-
-        def settle_armed() -> bool:
-            with central.store.session() as s:
-                return any(t.payload["purpose"] == "settle" for t in s.scalars(select(Timer)))
-
-        wait_for(settle_armed, what="the settle timer")
+        gw.publish(state, snapshot("up", clock(), 20), retain=True)
+        gw.publish(events, event("device_up", clock(), 21))
+        wait_for(lambda: "settle" in _purposes(central), what="the settle timer")
         clock.advance(minutes=11)
         wait_for(lambda: len(smtp.messages) == 2 and len(sms.posts) == 2, what="status_report")
-        report = smtp.messages[1]
-        assert report["To"] == LARM_MAIL and "status_report" in report["Subject"]
-        assert "Lägesrapport om driftstoppet." in _body(report)
-        assert "Driftstoppet är över sedan 2027-03-09 10:31." in _body(report)
-        with central.store.session() as s:
-            (incident,) = s.scalars(select(Incident)).all()
-            assert incident.status == "closed" and incident.open_key is None
+        incident_id = _check_status_report(central, smtp)
 
         # The retained summary is cleared: a new reader's first message is our marker.
         wait_for(lambda: _all_sent(central), what="the outbox to drain")
-        topic = incident_topic(TENANT, incident.id)
-        watcher: BrokerClient = broker_client("central", client_id=f"watch-{gateway}")  # type: ignore[operator]
+        topic = incident_topic(TENANT, incident_id)
+        watcher: BrokerClient = broker_client("central", client_id=f"watch-{gateway}")
         watcher.subscribe(topic)
         watcher.publish(topic, b"marker")
         assert [m.payload for m in watcher.until(topic)] == [b"marker"]
     gw.publish(state, b"", retain=True)  # leave no retained state for other tests
-    assert smtp.messages[0]["Message-ID"] != smtp.messages[1]["Message-ID"]
