@@ -12,7 +12,7 @@ demo: bootstrap venv
 test: bootstrap venv lint typecheck pytest
 
 bootstrap:
-	@scripts/bootstrap.sh
+	@scripts/bootstrap.sh --browser
 
 venv: $(STAMP)
 
@@ -54,3 +54,7 @@ bench-agent: venv bootstrap
 .PHONY: bench-central
 bench-central: venv
 	$(BIN)/python -m tests.bench.bench_central
+
+.PHONY: bench-web
+bench-web: venv
+	$(BIN)/python -m tests.bench.bench_web

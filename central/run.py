@@ -157,11 +157,11 @@ class Central:
     def close(self) -> None:
         """Stop everything in order; safe to call again."""
         self._stopping.set()
-        if self._service is not None:
-            self._service.stopping.set()
         if self.web is not None:
             self.web.close()
             self.web = None
+        if self._service is not None:
+            self._service.stopping.set()
         if self.ingest is not None:
             self.ingest.close()
             self.ingest = None

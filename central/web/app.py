@@ -42,6 +42,7 @@ from central.web.actions import NotFound
 from central.web.context import WebContext
 from central.web.limiter import AttemptLimiter
 from central.web.live import Live
+from central.web.reads import Reader
 from central.web.roles import Perm
 from central.web.security import COOKIE, NotSignedIn, Refused, cookie_value, need, signer
 from central.web.settings import WebConfig
@@ -100,13 +101,15 @@ def create_app(
     """
     if policy is None:
         policy = load_policy()
-    live = Live(store, settings.live_poll_s, now)
+    reader = Reader(store)
+    live = Live(reader, settings.live_poll_s, now)
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     install_filters(templates)
     templates.env.globals["demo_inbox"] = settings.demo_inbox is not None
     ctx = WebContext(
         service=service,
         store=store,
+        reader=reader,
         policy=policy,
         tenants=list(tenants or []),
         counters=counters,
@@ -133,6 +136,7 @@ def create_app(
         finally:
             live.close()
             await task
+            reader.close()
 
     app = FastAPI(
         title="Driftvakt",

@@ -64,7 +64,7 @@ def gateway_detail(ctx: WebContext, tenant: str, gateway: str, *, labels: bool) 
 
     :raises NotFound: when it is neither registered nor ever heard from.
     """
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         home = session.get(Home, (tenant, gateway))
         heard = session.get(Gateway, (tenant, gateway))
         if home is None and heard is None:

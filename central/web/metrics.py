@@ -48,7 +48,7 @@ def _grouped(session: Any, column: Any, *where: Any) -> Counter[str]:
 
 
 def _store_families(ctx: WebContext, now: datetime) -> list[str]:
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         gateways = list(session.scalars(select(Gateway)))
         devices: Counter[str] = Counter()
         for gw in gateways:

@@ -88,7 +88,7 @@ def fleet_page(
     state: str = "",
 ) -> Response:
     ctx = _ctx(request)
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         board = fleet.fleet(
             session,
             ctx.now(),
@@ -132,7 +132,7 @@ def incidents_page(
     request: Request, me: Annotated[Principal, Depends(need(Perm.INCIDENTS))], closed: int = 0
 ) -> Response:
     ctx = _ctx(request)
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         rows = routine.incidents(session, closed=bool(closed), labels=allows(me.role, Perm.LABELS))
     return render(request, me, "incidents.html", "routine", rows=rows, closed=bool(closed))
 
@@ -142,7 +142,7 @@ def incident_page(
     request: Request, incident_id: str, me: Annotated[Principal, Depends(need(Perm.INCIDENTS))]
 ) -> Response:
     ctx = _ctx(request)
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         detail = routine.incident(session, incident_id, labels=allows(me.role, Perm.LABELS))
     if detail is None:
         raise actions.NotFound(f"no such incident {incident_id!r}")
@@ -168,7 +168,7 @@ def tasks_page(request: Request, me: Who, role: str = "", all: int = 0) -> Respo
     shown: str | None = me.role if me.role in ROUTINE_ROLES else None
     if every and role:
         shown = None if role == "*" else role
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         rows = routine.tasks(
             session, role=shown, labels=allows(me.role, Perm.LABELS), live_only=not all
         )
@@ -205,9 +205,17 @@ def task_done(
 def visits_page(request: Request, me: Annotated[Principal, Depends(need(Perm.VISITS))]) -> Response:
     ctx = _ctx(request)
     now = ctx.now()
-    with ctx.store.session() as session:
-        todo, done = routine.visits(session, now, labels=allows(me.role, Perm.LABELS))
-    return render(request, me, "visits.html", "routine fleet", todo=todo, done=done, now=now)
+    with ctx.reader.session() as session:
+        night = routine.visits(session, now, labels=allows(me.role, Perm.LABELS))
+    return render(
+        request,
+        me,
+        "visits.html",
+        "routine fleet",
+        todo=night.todo,
+        done=night.done,
+        called_off=night.called_off,
+    )
 
 
 @router.post("/visits/{task_id:path}/done")
@@ -238,7 +246,7 @@ def check_failed_page(
     target: str = "",
 ) -> Response:
     ctx = _ctx(request)
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         homes = fleet.homes(session, ctx.now(), labels=allows(me.role, Perm.LABELS))
     homes = sorted(
         (h for h in homes if h.registered and h.active),
@@ -281,17 +289,11 @@ def ack_link_page(request: Request, token: str, me: Who) -> Response:
     """The signed link in an SMS or e-mail: sign in, see the task, then acknowledge."""
     ctx = _ctx(request)
     task_id = ctx.service.links.task_of(token)
-    with ctx.store.session() as session:
-        rows = [
-            r
-            for r in routine.tasks(
-                session, role=None, labels=allows(me.role, Perm.LABELS), live_only=False
-            )
-            if r.task.id == task_id
-        ]
-    if not rows:
+    with ctx.reader.session() as session:
+        row = routine.task_row(session, task_id, labels=allows(me.role, Perm.LABELS))
+    if row is None:
         raise actions.NotFound(f"no task {task_id!r}")
-    return render(request, me, "ack.html", "routine", row=rows[0], token=token)
+    return render(request, me, "ack.html", "routine", row=row, token=token)
 
 
 @router.post("/ack/{token}")

@@ -55,6 +55,8 @@ class TaskRow:
     task: Task
     group: str
     label: str | None
+    may_see: bool
+    """Whether the viewer may see personal data (labels, journal-note drafts)."""
 
     def public(self) -> dict[str, Any]:
         t = self.task
@@ -75,7 +77,7 @@ class TaskRow:
             "acknowledged_at": t.acknowledged_at,
             "acknowledged_by": t.acknowledged_by,
             "closed_at": t.closed_at,
-            "text": t.text if self.label is not None or t.action != "journal_note" else "",
+            "text": t.text if self.may_see or t.action != "journal_note" else "",
         }
 
 
@@ -93,6 +95,7 @@ def _rows(session: Session, tasks: list[Task], labels: bool) -> list[TaskRow]:
                 task=t,
                 group=home.homecare_group if home else "",
                 label=home.label if (home and labels) else None,
+                may_see=labels,
             )
         )
     return out
@@ -108,6 +111,12 @@ def tasks(session: Session, *, role: str | None, labels: bool, live_only: bool) 
     rows = list(session.scalars(query.order_by(Task.created_at.desc()).limit(500)))
     rows.sort(key=lambda t: (t.status not in LIVE, t.due_at is None, t.due_at or t.created_at))
     return _rows(session, rows, labels)
+
+
+def task_row(session: Session, task_id: str, *, labels: bool) -> TaskRow | None:
+    """One task as shown, or ``None``."""
+    task = session.get(Task, task_id)
+    return None if task is None else _rows(session, [task], labels)[0]
 
 
 def night_bounds(now: datetime) -> tuple[datetime, datetime]:
@@ -135,14 +144,24 @@ class Visit:
             else {
                 "task": note.id,
                 "status": note.status,
-                "text": note.text if self.row.label is not None else "",
+                "text": note.text if self.row.may_see else "",
             }
         )
         return out
 
 
-def visits(session: Session, now: datetime, *, labels: bool) -> tuple[list[Visit], list[Visit]]:
-    """Tonight's physical visits: (still to make, sorted by check time; made)."""
+@dataclass(frozen=True, slots=True)
+class Night:
+    """Tonight's visits: to make (by check time), made, and called off after someone
+    had acknowledged them (the camera works again: whoever set out must know)."""
+
+    todo: list[Visit]
+    done: list[Visit]
+    called_off: list[Visit]
+
+
+def visits(session: Session, now: datetime, *, labels: bool) -> Night:
+    """Tonight's physical visits."""
     start, end = night_bounds(now)
     found = list(
         session.scalars(
@@ -150,19 +169,22 @@ def visits(session: Session, now: datetime, *, labels: bool) -> tuple[list[Visit
                 Task.action == "physical_visit",
                 Task.check_at >= start,
                 Task.check_at < end,
-                Task.status != "cancelled",
             )
         )
     )
     notes = _notes(session, {t.incident_id for t in found})
-    todo: list[Visit] = []
-    done: list[Visit] = []
+    night = Night([], [], [])
     for row in _rows(session, found, labels):
         visit = Visit(row, _note_for(notes, row.task))
-        (todo if row.task.status in LIVE else done).append(visit)
-    todo.sort(key=lambda v: (v.row.task.check_at or now, v.row.task.gateway or ""))
-    done.sort(key=lambda v: v.row.task.check_at or now, reverse=True)
-    return todo, done
+        if row.task.status in LIVE:
+            night.todo.append(visit)
+        elif row.task.status != "cancelled":
+            night.done.append(visit)
+        elif row.task.acknowledged_at is not None:
+            night.called_off.append(visit)
+    night.todo.sort(key=lambda v: (v.row.task.check_at or now, v.row.task.gateway or ""))
+    night.done.sort(key=lambda v: v.row.task.check_at or now, reverse=True)
+    return night
 
 
 def _notes(session: Session, incidents: set[str]) -> list[Task]:
@@ -302,7 +324,8 @@ def _timeline(session: Session, found: Incident, task_ids: set[str]) -> list[Aud
         )
     )
     mine = [
-        e for e in humans
+        e
+        for e in humans
         if e.detail.get("task") in task_ids or e.detail.get("incident") == found.id
     ]
     return sorted([*own, *mine], key=lambda e: e.id)

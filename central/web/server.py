@@ -86,7 +86,6 @@ def for_central(central: Central) -> WebServer:
     """The dashboard of a started :class:`central.run.Central`."""
     config = central.config
     service = central.service
-    assert service is not None, "start the service before the dashboard"
 
     def counters() -> dict[str, Any]:
         ingest = central.ingest

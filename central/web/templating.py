@@ -53,7 +53,12 @@ _HUMAN = {
     "check_failed": "rapporterade misslyckad kontroll",
     "comment": "kommenterade",
 }
-_STATUS = {"sent": "skickat", "failed": "försöker igen", "dead": "misslyckades", "pending": "väntar"}
+_STATUS = {
+    "sent": "skickat",
+    "failed": "försöker igen",
+    "dead": "misslyckades",
+    "pending": "väntar",
+}
 
 
 def _time_of(value: Any) -> str:
@@ -100,7 +105,11 @@ def describe(kind: str, detail: dict[str, Any]) -> str:
         return f"Utskick via {detail['channel']}: {status}"
     if "command" in detail:
         if "ok" in detail:
-            return "Kommandot lyckades" if detail["ok"] else f"Kommandot misslyckades: {detail.get('detail', '')}"
+            return (
+                "Kommandot lyckades"
+                if detail["ok"]
+                else f"Kommandot misslyckades: {detail.get('detail', '')}"
+            )
         return f"Fjärromstart skickad ({detail.get('device', '')})"
     return ", ".join(f"{k}: {v}" for k, v in detail.items())
 

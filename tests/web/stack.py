@@ -29,34 +29,43 @@ from central.web.accounts import Accounts
 from protocol import TopicKind, format_time, gateway_topic, new_id
 from sim.broker import Broker
 from sim.broker_client import BrokerClient
+from tests.central.harness import FakeClock
 from tests.web.conftest import CHEAP, PASSWORD
 
 TENANT = "botkyrka"
 HOMES = (
-    Home("gw-17", "Tumba norra", (clock_time(2, 0), clock_time(4, 30)), label="Greta Andersson",
-         camera_serial="PH-CAM-0017"),
+    Home(
+        "gw-17",
+        "Tumba norra",
+        (clock_time(2, 0), clock_time(4, 30)),
+        label="Greta Andersson",
+        camera_serial="PH-CAM-0017",
+    ),
     Home("gw-18", "Tumba norra", (clock_time(1, 30),), label="Sven Berg"),
     Home("gw-19", "Hallunda", (clock_time(3, 0),), label="Aino Korhonen"),
     Home("gw-20", "Hallunda", (), label="Karl Lind", active=False),
 )
-STAFF = {"natt": "nattpatrullen", "larm": "larmgruppen", "drift": "operator", "it": "it_funktion",
-         "tillsyn": "digital_tillsyn"}
+STAFF = {
+    "natt": "nattpatrullen",
+    "larm": "larmgruppen",
+    "drift": "operator",
+    "it": "it_funktion",
+    "tillsyn": "digital_tillsyn",
+}
 
 
-class Clock:
-    """The service's clock, moved by the test (thread-safe: every thread reads it)."""
+class NightClock:
+    """Real time shifted to a chosen night: timers (settle, deadlines) fall due as the
+    test runs, and the routine sees the night."""
 
     def __init__(self, start: datetime) -> None:
-        self._now = start
-        self._lock = threading.Lock()
+        self._start, self._t0 = start, time.monotonic()
 
     def __call__(self) -> datetime:
-        with self._lock:
-            return self._now
+        return self._start + timedelta(seconds=time.monotonic() - self._t0)
 
-    def advance(self, delta: timedelta) -> None:
-        with self._lock:
-            self._now += delta
+
+Clock = FakeClock | NightClock
 
 
 def wait_for(what: str, check: Callable[[], Any], timeout: float = 20.0) -> Any:
@@ -78,6 +87,8 @@ class Stack:
     broker: Broker
     gateways: dict[str, BrokerClient] = field(default_factory=dict)
     seq: int = 0
+    agents: set[str] = field(default_factory=set)
+    """Gateways whose real agent runs: the test publishes nothing for them."""
 
     @property
     def url(self) -> str:
@@ -94,8 +105,14 @@ class Stack:
         self.seq += 1
         at = format_time(self.clock())
         body = {
-            "v": 1, "ts": at, "boot": "BOOT-WEB", "seq": self.seq, "agent": "0.1.0",
-            "uptime_s": 100, "heartbeat_s": 30, "time_synced": True,
+            "v": 1,
+            "ts": at,
+            "boot": "BOOT-WEB",
+            "seq": self.seq,
+            "agent": "0.1.0",
+            "uptime_s": 100,
+            "heartbeat_s": 30,
+            "time_synced": True,
             "devices": {
                 "router": {"health": router, "since": at, "restarts_24h": 0},
                 "camera": {"health": camera, "since": at, "restarts_24h": restarts},
@@ -107,15 +124,20 @@ class Stack:
     def event(self, name: str, kind: str, device: str = "camera") -> None:
         self.seq += 1
         body = {
-            "v": 1, "id": new_id(), "ts": format_time(self.clock()), "boot": "BOOT-WEB",
-            "seq": self.seq, "type": kind, "device": device,
+            "v": 1,
+            "id": new_id(),
+            "ts": format_time(self.clock()),
+            "boot": "BOOT-WEB",
+            "seq": self.seq,
+            "type": kind,
+            "device": device,
             "detail": {"attempts": 3} if kind == "restart_exhausted" else {},
         }
         self.gateway(name).publish(gateway_topic(TENANT, name, TopicKind.EVENTS), json.dumps(body))
 
     def heartbeat_all(self, camera: dict[str, str]) -> None:
         for home in HOMES:
-            if home.active:
+            if home.active and home.gateway not in self.agents:
                 self.state(home.gateway, camera.get(home.gateway, "up"))
 
     def settle(self) -> None:
@@ -127,25 +149,29 @@ class Stack:
 
     def clear_retained(self) -> None:
         for home in HOMES:
-            self.gateway(home.gateway).publish(
-                gateway_topic(TENANT, home.gateway, TopicKind.STATE), b"", retain=True
-            )
+            for kind in (TopicKind.STATE, TopicKind.AVAILABILITY):
+                topic = gateway_topic(TENANT, home.gateway, kind)
+                self.gateway(home.gateway).publish(topic, b"", retain=True)
 
 
-def _config(broker: Broker, tmp: Path) -> dict[str, Any]:
+def _config(broker: Broker, tmp: Path, policy: Path | None) -> dict[str, Any]:
     creds = broker.account("central")
     return {
         "tenants": [TENANT],
         "broker": {
             "url": f"mqtts://{broker.host}:{broker.port}",
-            "ca_file": str(creds.cafile), "cert_file": str(creds.certfile),
-            "key_file": str(creds.keyfile), "username": creds.username,
-            "password": creds.password, "client_id": f"central-web-{secrets.token_hex(4)}",
+            "ca_file": str(creds.cafile),
+            "cert_file": str(creds.certfile),
+            "key_file": str(creds.keyfile),
+            "username": creds.username,
+            "password": creds.password,
+            "client_id": f"central-web-{secrets.token_hex(4)}",
         },
         "database": {"url": f"sqlite:///{tmp / 'central.db'}"},
         "links": {"secret": "w" * 32, "public_url": "http://127.0.0.1"},
         "timing": {"timer_poll_s": 0.05, "outbox_poll_s": 0.1, "liveness_poll_s": 0.5},
         "web": {"port": 0, "live_poll_s": 0.2, "metrics_token": "m" * 20},
+        **({"policy": str(policy)} if policy is not None else {}),
     }
 
 
@@ -156,17 +182,24 @@ def _seed(db_url: str) -> None:
         registry_rows.replace(session, TENANT, list(HOMES))
     accounts = Accounts(store, CHEAP)
     for username, role in STAFF.items():
-        accounts.add(username, role, PASSWORD, now=datetime.now().astimezone(), by="test",
-                     display_name=username.capitalize())
+        accounts.add(
+            username,
+            role,
+            PASSWORD,
+            now=datetime.now().astimezone(),
+            by="test",
+            display_name=username.capitalize(),
+        )
     store.close()
 
 
 @contextmanager
-def running_stack(broker: Broker, tmp: Path, start: datetime) -> Iterator[Stack]:
-    """The service with its dashboard, the clock at ``start``; everything closed afterwards."""
-    data = _config(broker, tmp)
+def running_stack(
+    broker: Broker, tmp: Path, clock: Clock, policy: Path | None = None
+) -> Iterator[Stack]:
+    """The service with its dashboard on ``clock``; everything closed afterwards."""
+    data = _config(broker, tmp, policy)
     _seed(data["database"]["url"])
-    clock = Clock(start)
     central = Central(parse_config(data), clock).start()
     loop = threading.Thread(target=central.run_until_stopped, daemon=True)
     loop.start()

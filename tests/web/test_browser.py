@@ -5,15 +5,18 @@ Screenshots for review go to ``test-artifacts/`` (fleet board at desk width,
 night list at phone width, 390 px)."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from sim.broker import Broker
+from sim.devices import Mode
+from tests.agent_link.home import AgentHome
+from tests.central.harness import FakeClock, fast_policy
 from tests.web.conftest import PASSWORD
-from tests.web.stack import Stack, running_stack
+from tests.web.stack import NightClock, Stack, running_stack
 
 pytestmark = pytest.mark.browser
 
@@ -21,11 +24,19 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 NIGHT = datetime(2027, 3, 9, 23, 30, tzinfo=UTC)  # 00:30 in Stockholm, a Tuesday night
 ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 LIVE_TIMEOUT_MS = 20_000
 """Board changes reach the page within the fleet flush (5 s) plus one live poll."""
+AGENT_TIMEOUT_MS = 40_000
+"""The agent's own cycle first: probes, two power cycles, then the report."""
 
 
 @pytest.fixture(scope="module")
@@ -40,8 +51,25 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def stack(broker: Broker, tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(broker, tmp_path, NIGHT) as running:
+    with running_stack(broker, tmp_path, FakeClock(NIGHT)) as running:
         yield running
+
+
+@pytest.fixture
+def night(broker: Broker, tmp_path: Path) -> Iterator[tuple[Stack, AgentHome]]:
+    """A night on real time, with gw-17's real agent (``driftvakt-agent run``) in a
+    simulated home: fake router and camera on loopback, powered through relay pin
+    files that the agent drives. Settle time 3 s, so recovery happens in the test."""
+    policy = fast_policy(tmp_path, ack="15m", settle="3s")
+    home = AgentHome(tmp_path / "home", broker, "gw-17", addresses=("127.0.0.17", "127.0.0.18"))
+    try:
+        with running_stack(broker, tmp_path, NightClock(NIGHT), policy) as running:
+            running.agents.add("gw-17")
+            home.start()
+            yield running, home
+            home.stop()
+    finally:
+        home.close()
 
 
 def _signed_in(browser: Browser, stack: Stack, username: str, width: int, path: str) -> Page:
@@ -60,16 +88,10 @@ def _shot(page: Page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
-def _advance(stack: Stack, minutes: int, camera: dict[str, str]) -> None:
-    """Move the clock in steps, every gateway sending its heartbeat at each, so that
-    only what the test means happens (no gateway falls silent)."""
-    for _ in range(minutes // 2):
-        stack.clock.advance(timedelta(minutes=2))
-        stack.heartbeat_all(camera)
-        stack.settle()
-
-
-def test_browser_night_outage_from_board_to_recovery(browser: Browser, stack: Stack) -> None:
+def test_browser_night_outage_from_board_to_recovery(
+    browser: Browser, night: tuple[Stack, AgentHome]
+) -> None:
+    stack, home = night
     stack.heartbeat_all({})
     stack.settle()
     larm = _signed_in(browser, stack, "larm", 1280, "/fleet")
@@ -77,11 +99,11 @@ def test_browser_night_outage_from_board_to_recovery(browser: Browser, stack: St
     expect(row).to_contain_text("Greta Andersson")
     expect(row).to_contain_text("OK", timeout=LIVE_TIMEOUT_MS)
 
-    # The camera fails in the home; the board changes without a reload.
+    # The camera dies in the home; the agent power-cycles it through the relay until
+    # its budget is spent. The board changes without a reload.
     larm.evaluate("window.__noReload = true")
-    stack.state("gw-17", "failed", restarts=3)
-    stack.event("gw-17", "restart_exhausted")
-    expect(row).to_contain_text("Kräver åtgärd", timeout=LIVE_TIMEOUT_MS)
+    home.camera.set_mode(Mode.DEAD)
+    expect(row).to_contain_text("Kräver åtgärd", timeout=AGENT_TIMEOUT_MS)
     expect(row).to_contain_text("omstart misslyckad")
     assert larm.evaluate("window.__noReload") is True
     expect(larm.locator(".c-atgard b")).to_have_text("1")
@@ -107,15 +129,41 @@ def test_browser_night_outage_from_board_to_recovery(browser: Browser, stack: St
     larm.get_by_role("button", name="Spara ärendenummer").click()
     expect(larm.locator(".flash")).to_contain_text("Ärendenumret är sparat")
     expect(larm.locator("dd.vendor-case")).to_have_text("PH-2027-4711")
-    expect(larm.locator(".timeline")).to_contain_text("angav leverantörens ärendenummer PH-2027-4711")
+    expect(larm.locator(".timeline")).to_contain_text(
+        "angav leverantörens ärendenummer PH-2027-4711"
+    )
     _shot(larm, "incident.png")
 
-    # The camera recovers and stays up past the settle time: the visits go, live.
+    # The visit is made: the devices were restarted; the journal note is copied and filed.
+    made = natt.locator("li.visit[data-gateway='gw-17']").first
+    made.get_by_text("Besöket är gjort").click()
+    made.get_by_label("Ja, omstartade").check()
+    made.get_by_role("button", name="Registrera besöket").click()
+    expect(natt.locator(".flash")).to_contain_text("Besöket är registrerat")
+    note = natt.locator("li.visit.made textarea.draft")
+    expect(note).not_to_be_empty()
+    natt.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.url)
+    natt.get_by_role("button", name="Kopiera text").click()
+    expect(natt.get_by_role("button", name="Kopierat ✓")).to_be_visible()
+    assert natt.evaluate("navigator.clipboard.readText()") == note.input_value()
+    natt.get_by_label("Införd i journalen").check()
+    natt.locator("form.journal").get_by_role("button", name="Spara").click()
+    expect(natt.locator("li.visit.made")).to_contain_text("✓ Införd i journalen")
+    _shot(natt, "night-list-journal-390.png")
+
+    # The other visit of the night is acknowledged too.
+    natt.get_by_role("button", name="Kvittera – jag åker").click()
+    expect(natt.locator("li.visit[data-gateway='gw-17']").first).to_contain_text("Kvitterad")
+
+    # The night patrol pulled the plug and put it back at the visit (ROUTINE.md 5a-c):
+    # the camera answers again, stays up past the settle time, and the remaining
+    # visit goes from the list, live.
     natt.evaluate("window.__noReload = true")
-    stack.state("gw-17", "up")
-    stack.event("gw-17", "device_up")
-    _advance(stack, 12, {})
-    expect(natt.locator("#no-visits")).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    home.camera.set_mode(Mode.OK)
+    home.camera.power(False)
+    home.camera.power(True)
+    expect(natt.locator("#no-visits")).to_be_visible(timeout=AGENT_TIMEOUT_MS)
+    expect(natt.locator("li.called-off")).to_contain_text("kvitterat av natt")
     assert natt.evaluate("window.__noReload") is True
     _shot(natt, "night-list-after-recovery-390.png")
     expect(larm.locator("h1")).to_contain_text("Stängd", timeout=LIVE_TIMEOUT_MS)
@@ -144,7 +192,12 @@ def test_browser_pages_render_for_review(browser: Browser, stack: Stack) -> None
     visits = tillsyn.locator("li.visit[data-gateway='gw-19']")
     expect(visits).to_have_count(2)  # the check that failed now, and the one at 03:00
     expect(visits.nth(1)).to_contain_text("03:00")
+    drift.goto(stack.url + "/tasks?role=*")
+    expect(drift.locator("article.task").first).to_contain_text("Fysiskt tillsynsbesök")
+    expect(drift.locator("body")).not_to_contain_text("Aino Korhonen")
+    _shot(drift, "tasks.png")
     fleet = _signed_in(browser, stack, "natt", 390, "/fleet")
-    expect(fleet.locator("tr[data-gateway='gw-18']")).to_contain_text("Störning",
-                                                                       timeout=LIVE_TIMEOUT_MS)
+    expect(fleet.locator("tr[data-gateway='gw-18']")).to_contain_text(
+        "Störning", timeout=LIVE_TIMEOUT_MS
+    )
     _shot(fleet, "fleet-board-390.png")

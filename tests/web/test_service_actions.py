@@ -2,13 +2,14 @@
 real engine through the real service and shows in what the dashboard reads."""
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
 from sim.broker import Broker
+from tests.central.harness import FakeClock
 from tests.web.conftest import PASSWORD
 from tests.web.stack import Stack, running_stack, wait_for
 
@@ -17,7 +18,7 @@ NIGHT = datetime(2027, 3, 9, 23, 30, tzinfo=UTC)  # 00:30 in Stockholm, a Tuesda
 
 @pytest.fixture
 def stack(broker: Broker, tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(broker, tmp_path, NIGHT) as running:
+    with running_stack(broker, tmp_path, FakeClock(NIGHT)) as running:
         yield running
 
 
@@ -40,7 +41,9 @@ def test_service_camera_failure_makes_visits_that_staff_work_through(stack: Stac
         ("gw-17", "Greta Andersson"),
     ]
     first = todo[0]
-    assert natt.post(f"/api/tasks/{first['id']}/ack", json={"comment": "åker nu"}).status_code == 200
+    assert (
+        natt.post(f"/api/tasks/{first['id']}/ack", json={"comment": "åker nu"}).status_code == 200
+    )
     acked = natt.get("/api/visits").json()["todo"][0]
     assert (acked["status"], acked["acknowledged_by"]) == ("acknowledged", "natt")
 
@@ -49,8 +52,9 @@ def test_service_camera_failure_makes_visits_that_staff_work_through(stack: Stac
     assert case.status_code == 200, case.text
     detail = larm.get(f"/api/incidents/{incident}").json()
     assert detail["vendor_case"] == "PH-4711"
-    humans = [(e["actor"], e["detail"].get("action")) for e in detail["timeline"]
-              if e["kind"] == "human"]
+    humans = [
+        (e["actor"], e["detail"].get("action")) for e in detail["timeline"] if e["kind"] == "human"
+    ]
     assert ("natt", "acknowledge") in humans
     assert ("natt", "comment") in humans
     assert ("larm", "vendor_case") in humans
@@ -59,6 +63,12 @@ def test_service_camera_failure_makes_visits_that_staff_work_through(stack: Stac
     assert done.status_code == 200, done.text
     made = natt.get("/api/visits").json()["done"]
     assert [v["id"] for v in made] == [first["id"]]
+    note = made[0]["journal_note"]
+    assert note is not None and note["status"] == "open"
+    assert note["text"]
+    filed = natt.post(f"/api/tasks/{note['task']}/done", json={})
+    assert filed.status_code == 200, filed.text
+    assert natt.get("/api/visits").json()["done"][0]["journal_note"]["status"] == "done"
 
 
 def test_service_api_hides_labels_from_roles_without_them(stack: Stack) -> None:
@@ -67,9 +77,16 @@ def test_service_api_hides_labels_from_roles_without_them(stack: Stack) -> None:
     stack.event("gw-17", "restart_exhausted")
     natt, drift, it = _api(stack, "natt"), _api(stack, "drift"), _api(stack, "it")
     wait_for("an incident", lambda: natt.get("/api/incidents").json())
-    wait_for("the board", lambda: any(h["state"] == "atgard"
-                                      for h in natt.get("/api/fleet").json()["homes"]))
-    for path in ("/api/fleet", "/api/incidents", "/api/tasks?role=*", "/api/gateways/botkyrka/gw-17"):
+    wait_for(
+        "the board",
+        lambda: any(h["state"] == "atgard" for h in natt.get("/api/fleet").json()["homes"]),
+    )
+    for path in (
+        "/api/fleet",
+        "/api/incidents",
+        "/api/tasks?role=*",
+        "/api/gateways/botkyrka/gw-17",
+    ):
         assert "Greta" not in drift.get(path).text, path
     incident = natt.get("/api/incidents").json()[0]["id"]
     for client in (drift, it):
@@ -103,12 +120,25 @@ def test_service_power_cycle_is_sent_as_cmd_and_its_result_shown(stack: Stack) -
 
     cmd = json.loads(received[-1].payload)
     assert (cmd["id"], cmd["type"], cmd["device"], cmd["by"]) == (
-        command_id, "power_cycle", "camera", "drift")
-    result = {"v": 1, "id": command_id, "ts": "2027-03-09T23:30:05Z", "ok": True,
-              "detail": "camera power-cycled"}
+        command_id,
+        "power_cycle",
+        "camera",
+        "drift",
+    )
+    result = {
+        "v": 1,
+        "id": command_id,
+        "ts": "2027-03-09T23:30:05Z",
+        "ok": True,
+        "detail": "camera power-cycled",
+    }
     gw.publish("driftvakt/v1/botkyrka/gw-18/cmd/result", json.dumps(result))
-    shown = wait_for("the result", lambda: [
-        c for c in drift.get("/api/gateways/botkyrka/gw-18").json()["commands"] if c["ok"]])
+    shown = wait_for(
+        "the result",
+        lambda: [
+            c for c in drift.get("/api/gateways/botkyrka/gw-18").json()["commands"] if c["ok"]
+        ],
+    )
     assert shown[0]["detail"] == "camera power-cycled"
 
 
@@ -119,9 +149,36 @@ def test_service_metrics_and_healthz(stack: Stack) -> None:
         assert anon.get("/metrics").status_code == 401
         health = anon.get("/healthz")
         assert health.status_code == 200 and health.json()["database"] == "ok"
-        text = wait_for("the metrics", lambda: (lambda t: 'health="down"' in t and t)(
-            anon.get("/metrics", headers={"Authorization": "Bearer " + "m" * 20}).text))
+        text = wait_for(
+            "the metrics",
+            lambda: (lambda t: 'health="down"' in t and t)(
+                anon.get("/metrics", headers={"Authorization": "Bearer " + "m" * 20}).text
+            ),
+        )
     assert "driftvakt_messages_received_total" in text
     assert 'driftvakt_devices{device="camera",health="down"} 1' in text
     assert "driftvakt_gateways_online 3" in text
     assert 'driftvakt_tasks{state="open"}' in text
+
+
+def test_service_signed_link_from_a_message_acknowledges_after_sign_in(stack: Stack) -> None:
+    stack.heartbeat_all({})
+    stack.state("gw-18", "failed")
+    stack.event("gw-18", "restart_exhausted")
+    natt = _api(stack, "natt")
+    todo = wait_for("the visits", lambda: natt.get("/api/visits").json()["todo"])
+    assert stack.central.service is not None
+    link = stack.central.service.links.url(todo[0]["id"])
+    path = link.removeprefix("http://127.0.0.1")
+    with httpx.Client(base_url=stack.url, follow_redirects=True) as browser:
+        first = browser.get(path, follow_redirects=False)
+        assert first.status_code == 303 and first.headers["location"].startswith("/login?next=")
+        signed = browser.post(
+            "/login", data={"username": "natt", "password": PASSWORD, "next": path}
+        )
+        assert "Kvittera som Natt" in signed.text and "Sven Berg" in signed.text
+        csrf = browser.get("/api/me").json()["csrf"]
+        done = browser.post(path, data={"csrf": csrf})
+        assert done.status_code == 200 and "Uppgiften är kvitterad" in done.text
+    acked = [v for v in natt.get("/api/visits").json()["todo"] if v["id"] == todo[0]["id"]]
+    assert acked[0]["acknowledged_by"] == "natt"
