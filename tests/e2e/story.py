@@ -25,8 +25,10 @@ from sim.sinks import Captured, Inbox, MailSink, SmsSink
 from sim.site import TENANT, CentralProcess, CentralSite, Sinks
 
 SPEED = 600.0
-START = "2027-01-12 14:00"
-"""A Tuesday that is no holiday: office hours until 16:00, night from 21:30."""
+START = "2027-01-12 13:00"
+"""A Tuesday that is no holiday: office hours until 16:00, night from 21:30. The failures
+come at 13:05, leaving the dead camera's restarts hours of demo time (seconds of real
+time on a loaded machine) to be spent before office hours end."""
 HOMES = [gateway_id(i) for i in range(1, 13)]
 """Twelve homes: five silent at once is an outage, not our own blindness (over half)."""
 HUNG, DEAD, AREA = "gw-01", "gw-02", HOMES[2:7]
@@ -36,13 +38,13 @@ name = "compressed demo story"
 street = {AREA!r}
 
 [[events]]
-at = "14:05"
+at = "13:05"
 do = "hang"
 homes = ["{HUNG}"]
 device = "camera"
 
 [[events]]
-at = "14:05"
+at = "13:05"
 do = "dead"
 homes = ["{DEAD}"]
 device = "camera"
