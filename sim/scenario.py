@@ -34,7 +34,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Literal, Protocol
+from typing import Annotated, Literal, Protocol, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -43,17 +43,10 @@ from sim.devices import Mode
 from sim.errors import SimError
 from sim.fleet import Fleet
 
-ACTIONS = (
-    "hang",
-    "dead",
-    "flapping",
-    "repair",
-    "power_off",
-    "power_on",
-    "broker_restart",
-    "ack",
-    "say",
-)
+Action = Literal[
+    "hang", "dead", "flapping", "repair", "power_off", "power_on", "broker_restart", "ack", "say"
+]
+ACTIONS: tuple[str, ...] = get_args(Action)
 """``hang``/``dead``/``flapping``: a device fails that way; ``repair``: someone fixes or
 swaps the device and plugs it in again; ``power_off``/``power_on``: the homes lose and
 regain mains power (gateway included); ``broker_restart``: the broker is down for
@@ -70,17 +63,7 @@ class _Model(BaseModel):
 
 class EventSpec(_Model):
     at: str
-    do: Literal[
-        "hang",
-        "dead",
-        "flapping",
-        "repair",
-        "power_off",
-        "power_on",
-        "broker_restart",
-        "ack",
-        "say",
-    ]
+    do: Action
     role: str | None = None
     homes: list[str] = Field(default_factory=list)
     area: str | None = None
