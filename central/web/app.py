@@ -113,7 +113,7 @@ def create_app(
         tenants=list(tenants or []),
         counters=counters,
         health=health,
-        accounts=Accounts(store, hasher),
+        accounts=Accounts(store, hasher, reader.session),
         settings=settings,
         limiter=AttemptLimiter(
             settings.login_failures_per_user,
