@@ -4,6 +4,7 @@ against the whole running service (real broker, real engine, real store).
 Screenshots for review go to ``test-artifacts/`` (fleet board at desk width,
 night list at phone width, 390 px)."""
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -183,6 +184,20 @@ def test_browser_pages_render_for_review(browser: Browser, stack: Stack) -> None
     expect(drift.get_by_role("button", name="Ja, starta om")).to_be_visible()
     expect(drift.locator("body")).not_to_contain_text("Sven Berg")
     _shot(drift, "gateway.png")
+    # Confirmed: sent as `cmd`; the agent's answer shows on the page without a reload.
+    gateway = stack.gateway("gw-18")
+    gateway.subscribe("driftvakt/v1/botkyrka/gw-18/cmd")
+    drift.get_by_role("button", name="Ja, starta om").click()
+    expect(drift.locator(".flash")).to_contain_text("Omstarten är skickad")
+    expect(drift.locator("tr.cmd").first).to_contain_text("väntar på svar")
+    command = json.loads(gateway.until("driftvakt/v1/botkyrka/gw-18/cmd")[-1].payload)
+    assert (command["type"], command["device"], command["by"]) == ("power_cycle", "camera", "drift")
+    drift.evaluate("window.__noReload = true")
+    result = {"v": 1, "id": command["id"], "ts": command["ts"], "ok": True, "detail": "klart"}
+    gateway.publish("driftvakt/v1/botkyrka/gw-18/cmd/result", json.dumps(result))
+    expect(drift.locator("tr.cmd").first).to_contain_text("lyckades", timeout=LIVE_TIMEOUT_MS)
+    assert drift.evaluate("window.__noReload") is True
+    _shot(drift, "gateway-command.png")
     tillsyn = _signed_in(browser, stack, "tillsyn", 390, "/check-failed")
     tillsyn.get_by_role("link", name="Aino Korhonen").click()
     tillsyn.get_by_role("button", name="Ja, rapportera").click()
