@@ -33,6 +33,7 @@ from tests.central.harness import FakeClock
 from tests.web.conftest import CHEAP, PASSWORD
 
 TENANT = "botkyrka"
+IT_MAIL = "it@botkyrka.example"
 HOMES = (
     Home(
         "gw-17",
@@ -154,7 +155,9 @@ class Stack:
                 self.gateway(home.gateway).publish(topic, b"", retain=True)
 
 
-def _config(broker: Broker, tmp: Path, policy: Path | None) -> dict[str, Any]:
+def _config(
+    broker: Broker, tmp: Path, policy: Path | None, smtp_port: int | None
+) -> dict[str, Any]:
     creds = broker.account("central")
     return {
         "tenants": [TENANT],
@@ -168,10 +171,16 @@ def _config(broker: Broker, tmp: Path, policy: Path | None) -> dict[str, Any]:
             "client_id": f"central-web-{secrets.token_hex(4)}",
         },
         "database": {"url": f"sqlite:///{tmp / 'central.db'}"},
+        "contacts": {"roles": {"it_funktion": {"email": [IT_MAIL]}}},
         "links": {"secret": "w" * 32, "public_url": "http://127.0.0.1"},
         "timing": {"timer_poll_s": 0.05, "outbox_poll_s": 0.1, "liveness_poll_s": 0.5},
         "web": {"port": 0, "live_poll_s": 0.2, "metrics_token": "m" * 20},
         **({"policy": str(policy)} if policy is not None else {}),
+        **(
+            {"smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "none", "timeout_s": 2}}
+            if smtp_port is not None
+            else {}
+        ),
     }
 
 
@@ -195,10 +204,15 @@ def _seed(db_url: str) -> None:
 
 @contextmanager
 def running_stack(
-    broker: Broker, tmp: Path, clock: Clock, policy: Path | None = None
+    broker: Broker,
+    tmp: Path,
+    clock: Clock,
+    policy: Path | None = None,
+    smtp_port: int | None = None,
 ) -> Iterator[Stack]:
-    """The service with its dashboard on ``clock``; everything closed afterwards."""
-    data = _config(broker, tmp, policy)
+    """The service with its dashboard on ``clock`` (e-mail to a real SMTP server when
+    ``smtp_port`` is given); everything closed afterwards."""
+    data = _config(broker, tmp, policy, smtp_port)
     _seed(data["database"]["url"])
     central = Central(parse_config(data), clock).start()
     loop = threading.Thread(target=central.run_until_stopped, daemon=True)
