@@ -18,9 +18,9 @@ from central.web.accounts import Accounts
 from central.web.app import create_app
 from central.web.roles import ROLES
 from central.web.settings import WebConfig
-from tests.central.conftest import db_url, smtp, store
+from tests.central.conftest import db_url, sms, smtp, store
 
-__all__ = ["db_url", "smtp", "store"]  # both databases; a real SMTP server (aiosmtpd)
+__all__ = ["db_url", "sms", "smtp", "store"]  # both databases; real SMTP and SMS servers
 
 PASSWORD = "ett långt lösenord"
 CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)

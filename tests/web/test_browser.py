@@ -16,8 +16,9 @@ from sim.broker import Broker
 from sim.devices import Mode
 from tests.agent_link.home import AgentHome
 from tests.central.harness import FakeClock, fast_policy
+from tests.central.servers import SmsSink, SmtpSink
 from tests.web.conftest import PASSWORD
-from tests.web.stack import NightClock, Stack, running_stack
+from tests.web.stack import NightClock, Servers, Stack, running_stack
 
 pytestmark = pytest.mark.browser
 
@@ -51,20 +52,24 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def stack(broker: Broker, tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(broker, tmp_path, FakeClock(NIGHT)) as running:
+def stack(broker: Broker, tmp_path: Path, smtp: SmtpSink, sms: SmsSink) -> Iterator[Stack]:
+    servers = Servers(smtp, sms)
+    with running_stack(broker, tmp_path, FakeClock(NIGHT), servers) as running:
         yield running
 
 
 @pytest.fixture
-def night(broker: Broker, tmp_path: Path) -> Iterator[tuple[Stack, AgentHome]]:
+def night(
+    broker: Broker, tmp_path: Path, smtp: SmtpSink, sms: SmsSink
+) -> Iterator[tuple[Stack, AgentHome]]:
     """A night on real time, with gw-17's real agent (``driftvakt-agent run``) in a
     simulated home: fake router and camera on loopback, powered through relay pin
     files that the agent drives. Settle time 3 s, so recovery happens in the test."""
     policy = fast_policy(tmp_path, ack="15m", settle="3s")
     home = AgentHome(tmp_path / "home", broker, "gw-17", addresses=("127.0.0.17", "127.0.0.18"))
     try:
-        with running_stack(broker, tmp_path, NightClock(NIGHT), policy) as running:
+        servers = Servers(smtp, sms)
+        with running_stack(broker, tmp_path, NightClock(NIGHT), servers, policy) as running:
             running.agents.add("gw-17")
             home.start()
             yield running, home

@@ -5,22 +5,24 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from sim.broker import Broker
 from tests.central.harness import FakeClock
-from tests.central.servers import SmtpSink
+from tests.central.servers import SmsSink, SmtpSink
 from tests.web.conftest import PASSWORD
-from tests.web.stack import IT_MAIL, Stack, running_stack, wait_for
+from tests.web.stack import IT_MAIL, Servers, Stack, running_stack, wait_for
 
 NIGHT = datetime(2027, 3, 9, 23, 30, tzinfo=UTC)  # 00:30 in Stockholm, a Tuesday night
 
 
 @pytest.fixture
-def stack(broker: Broker, tmp_path: Path, smtp: SmtpSink) -> Iterator[Stack]:
-    with running_stack(broker, tmp_path, FakeClock(NIGHT), smtp_port=smtp.port) as running:
+def stack(broker: Broker, tmp_path: Path, smtp: SmtpSink, sms: SmsSink) -> Iterator[Stack]:
+    servers = Servers(smtp, sms)
+    with running_stack(broker, tmp_path, FakeClock(NIGHT), servers) as running:
         yield running
 
 
@@ -182,7 +184,7 @@ def test_service_signed_link_from_a_message_acknowledges_after_sign_in(stack: St
     todo = wait_for("the visits", lambda: natt.get("/api/visits").json()["todo"])
     assert stack.central.service is not None
     link = stack.central.service.links.url(todo[0]["id"])
-    path = link.removeprefix("http://127.0.0.1")
+    path = urlsplit(link).path
     with httpx.Client(base_url=stack.url, follow_redirects=True) as browser:
         first = browser.get(path, follow_redirects=False)
         assert first.status_code == 303 and first.headers["location"].startswith("/login?next=")
