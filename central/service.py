@@ -187,8 +187,11 @@ class Service:
                 return []
             try:
                 effects = rt.engine.handle(make(now))
-            except DriftvaktError as exc:
-                raise ActionError(str(exc)) from exc
+            except Exception as exc:
+                self._reload(rt)  # whatever the engine half-did is not in the database
+                if isinstance(exc, DriftvaktError):
+                    raise ActionError(str(exc)) from exc
+                raise
             self.counters["inputs"] += 1
             if not effects and event is None and note is None:
                 return effects

@@ -36,7 +36,7 @@ from fastapi.templating import Jinja2Templates
 from central.errors import ActionError
 from central.policy import load_policy
 from central.store.db import Store
-from central.web import api, metrics, pages
+from central.web import api, demo_inbox, metrics, pages
 from central.web.accounts import Accounts, Principal
 from central.web.actions import NotFound
 from central.web.context import WebContext
@@ -105,6 +105,7 @@ def create_app(
     live = Live(reader, settings.live_poll_s, now)
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     install_filters(templates)
+    templates.env.globals["demo_inbox"] = settings.demo_inbox is not None
     ctx = WebContext(
         service=service,
         store=store,
@@ -144,6 +145,8 @@ def create_app(
     # Added as plain routes (not include_router) so that ``app.routes`` lists each
     # one: the route test walks that list to prove every route asks for a role.
     app.router.routes.extend([*pages.router.routes, *api.router.routes])
+    if settings.demo_inbox is not None:
+        app.router.routes.extend(demo_inbox.router.routes)
     _openapi_route(app)
     return app
 

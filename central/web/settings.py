@@ -38,6 +38,9 @@ class WebConfig(BaseModel):
     login_window_s: Annotated[float, Field(gt=0)] = 900.0
     live_poll_s: Annotated[float, Field(gt=0)] = 1.0
     """How often the live-update loop looks for changes in the store."""
+    demo_inbox: Path | None = None
+    """Demo only: the JSON-lines file of messages the demo's sinks received
+    (``driftvakt-sim demo`` sets it); shown on ``/demo/inbox``."""
 
     @model_validator(mode="after")
     def _token(self) -> WebConfig:
