@@ -51,7 +51,7 @@ def demo_inbox_page(
         request,
         me,
         "demo_inbox.html",
-        "tasks incidents",
+        "routine",
         messages=messages,
         channel=channel,
         CHANNEL_NAMES=CHANNEL_NAMES,

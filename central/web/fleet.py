@@ -75,8 +75,8 @@ class GatewayLike(Protocol):
     def devices(self) -> dict[str, Any]: ...
 
 
-_HOME_COLUMNS = (Home.tenant, Home.gateway, Home.homecare_group, Home.active, Home.label)
-_GATEWAY_COLUMNS = (
+HOME_COLUMNS = (Home.tenant, Home.gateway, Home.homecare_group, Home.active, Home.label)
+GATEWAY_COLUMNS = (
     Gateway.tenant,
     Gateway.gateway,
     Gateway.availability,
@@ -231,8 +231,8 @@ def _last_heard(gateway: GatewayLike | None) -> datetime | None:
 
 def _load(session: Session) -> tuple[dict[tuple[str, str], Any], dict[tuple[str, str], Any]]:
     """Only the columns the board shows, as plain rows (no ORM objects: 2,000 homes)."""
-    registry = {(h.tenant, h.gateway): h for h in session.execute(select(*_HOME_COLUMNS))}
-    heard = {(g.tenant, g.gateway): g for g in session.execute(select(*_GATEWAY_COLUMNS))}
+    registry = {(h.tenant, h.gateway): h for h in session.execute(select(*HOME_COLUMNS))}
+    heard = {(g.tenant, g.gateway): g for g in session.execute(select(*GATEWAY_COLUMNS))}
     return registry, heard
 
 

@@ -55,8 +55,10 @@ class GatewayDetail:
 
 
 def _mentions(entry: AuditEntry, gateway: str) -> bool:
+    """Decisions naming the gateway, commands to it, and what it answered (its own entries)."""
     detail = entry.detail or {}
-    return detail.get("gateway") == gateway or gateway in (detail.get("gateways") or ())
+    named = detail.get("gateway") == gateway or gateway in (detail.get("gateways") or ())
+    return named or entry.actor == gateway
 
 
 def gateway_detail(ctx: WebContext, tenant: str, gateway: str, *, labels: bool) -> GatewayDetail:
