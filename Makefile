@@ -12,7 +12,7 @@ demo: bootstrap venv
 test: bootstrap venv lint typecheck pytest
 
 bootstrap:
-	@scripts/bootstrap.sh
+	@scripts/bootstrap.sh --browser
 
 venv: $(STAMP)
 
@@ -47,10 +47,14 @@ clean:
 bench-engine: venv
 	$(BIN)/python -m tests.bench.bench_replay
 
+.PHONY: bench-agent
+bench-agent: venv bootstrap
+	$(BIN)/python -m tests.bench.bench_agent
+
 .PHONY: bench-central
 bench-central: venv
 	$(BIN)/python -m tests.bench.bench_central
 
-.PHONY: bench-agent
-bench-agent: venv bootstrap
-	$(BIN)/python -m tests.bench.bench_agent
+.PHONY: bench-web
+bench-web: venv
+	$(BIN)/python -m tests.bench.bench_web
