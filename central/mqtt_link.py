@@ -138,7 +138,14 @@ class MqttLink:
     def publish_confirmed(
         self, topic: str, payload: bytes, *, retain: bool = False, timeout: float = 10.0
     ) -> bool:
-        """Publish and wait for the broker's PUBACK; ``False`` if it did not come."""
+        """Publish and wait for the broker's PUBACK; ``False`` if it did not come.
+
+        While the link is down this fails at once without publishing: paho would
+        keep the message and send it after the reconnect, so each retry of the
+        caller's would leave one more stale copy to be flushed, maybe after newer ones.
+        """
+        if not self._connected.is_set():
+            return False
         info = self.publish(topic, payload, retain=retain)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             return False

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.orm import Session, aliased
 
 from central.store.models import OutboxMessage
 
@@ -49,12 +50,18 @@ def enqueue(session: Session, message: OutboxMessage) -> bool:
 def claim(
     session: Session, now: datetime, limit: int = 20, channels: list[str] | None = None
 ) -> list[OutboxMessage]:
-    """Lease up to ``limit`` due rows (of ``channels``, or any) and count the attempt."""
+    """Lease up to ``limit`` due rows (of ``channels``, or any) and count the attempt.
+
+    A row waits while an older row to the same recipient on the same channel about the
+    same incident is unsent: a retry scheduled late must not let the incident's
+    "restored" overtake its "opened" (a dead letter no longer holds anyone back).
+    """
     query = (
         select(OutboxMessage)
         .where(
-            or_(OutboxMessage.status == "pending", OutboxMessage.status == "failed"),
+            _unsent(OutboxMessage),
             OutboxMessage.next_attempt_at <= now,
+            ~exists().where(_older_unsent_sibling()),
         )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
@@ -69,6 +76,21 @@ def claim(
         row.next_attempt_at = now + LEASE
     session.flush()
     return rows
+
+
+def _unsent(row: type[OutboxMessage]) -> Any:
+    return or_(row.status == "pending", row.status == "failed")
+
+
+def _older_unsent_sibling() -> Any:
+    older = aliased(OutboxMessage)
+    return and_(
+        older.channel == OutboxMessage.channel,
+        older.recipient == OutboxMessage.recipient,
+        older.incident_id.is_not_distinct_from(OutboxMessage.incident_id),
+        older.id < OutboxMessage.id,
+        _unsent(older),
+    )
 
 
 def mark_sent(session: Session, row_id: int, now: datetime) -> None:

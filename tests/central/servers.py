@@ -147,8 +147,9 @@ class SmsSink:
                 form: dict[str, Any] = {k: v[0] for k, v in parse_qs(raw).items()}
                 form["_key"] = self.headers.get("Idempotency-Key")
                 form["_json"] = json.loads(raw) if raw.startswith("{") else None
+                form["_status"] = status = sink.status
                 sink.posts.append(form)
-                self.send_response(sink.status)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
                 self.wfile.write(b'{"status": "created"}')
@@ -159,6 +160,10 @@ class SmsSink:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self._server.serve_forever, daemon=True).start()
         return self
+
+    def delivered(self) -> list[dict[str, Any]]:
+        """The posts the server accepted (a post answered with an error is a failed attempt)."""
+        return [p for p in self.posts if p["_status"] < 300]
 
     def stop(self) -> None:
         if self._server is not None:
