@@ -31,7 +31,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from central.policy import default_policy_text
 from central.store import Store
 from protocol import TopicKind, gateway_topic, subscriptions
-from sim.broker import Broker, Credentials, find_mosquitto, render_mosquitto_conf
+from sim.broker import Broker, Credentials
 from tests.central.harness import (
     TENANT,
     TickingClock,
@@ -48,26 +48,6 @@ INCIDENTS = int(os.environ.get("BENCH_INCIDENTS", "200"))
 STREAM = int(os.environ.get("BENCH_STREAM", "200000"))
 PUBLISHERS = 4
 TUESDAY_10 = datetime(2027, 3, 9, 9, 0, tzinfo=UTC)
-
-
-class BenchBroker(Broker):
-    """The project's broker configuration, with the per-client queue limits raised.
-
-    Mosquitto's defaults (20 QoS 1 messages in flight, 1,000 queued per client)
-    drop a burst this large; the benchmark measures the readers, not the drops.
-    """
-
-    def _spawn(self) -> None:
-        conf = self.directory / "mosquitto.conf"
-        extra = "max_queued_messages 1000000\nmax_inflight_messages 1000\n"
-        conf.write_text(render_mosquitto_conf(self._settings()) + extra)
-        self._log = self.log_path.open("ab")
-        self._proc = subprocess.Popen(
-            [str(find_mosquitto()), "-c", str(conf)],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-        )
 
 
 class TimedSmtp(SmtpSink):
@@ -256,7 +236,7 @@ def main() -> int:
     pg = os.environ.get("DRIFTVAKT_TEST_POSTGRES_URL")
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        broker = BenchBroker(tmp / "broker")
+        broker = Broker(tmp / "broker")
         broker.add_gateways(TENANT, [f"gw-{i:03d}" for i in range(max(INCIDENTS, PUBLISHERS))])
         broker.add_central([TENANT])
         broker.start()

@@ -143,6 +143,9 @@ def test_render_mosquitto_conf_tls_only_with_certificate_and_password() -> None:
         "set_tcp_nodelay true",
         "persistence true",
         "persistence_location /var/lib/mosquitto/",
+        "max_queued_messages 1000000",
+        "max_queued_bytes 536870912",
+        "max_inflight_messages 1000",
     ):
         assert expected in settings
     assert not [ln for ln in settings if ln.startswith("user ")]

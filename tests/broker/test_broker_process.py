@@ -148,3 +148,23 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return status.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def test_broker_queues_a_long_central_outage_without_dropping(broker_factory: MakeBroker) -> None:
+    """Mosquitto's default (1,000 queued per client) would drop most of these events."""
+    broker = broker_factory()
+    events = f"driftvakt/v1/{TENANT}/gw-a/events"
+    count = 3000
+    with broker.client("central", client_id="central-q", clean_session=False) as central:
+        central.subscribe(events)
+    with broker.client("gw-a") as gw:
+        for i in range(count):
+            gw.publish(events, str(i).encode())
+
+    with broker.client("central", client_id="central-q", clean_session=False) as central:
+        got: list[bytes] = []
+        deadline = time.monotonic() + 20
+        while len(got) < count and time.monotonic() < deadline:
+            got += [m.payload for m in central.received()]
+            time.sleep(0.05)
+    assert got == [str(i).encode() for i in range(count)]
