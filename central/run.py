@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import signal
 import sys
 import threading
@@ -24,7 +23,7 @@ import paho.mqtt.client as mqtt
 from central.config import CentralConfig
 from central.errors import BrokerError, StoreError
 from central.ingest import Ingest
-from central.mqtt_link import Inbound, MqttLink
+from central.mqtt_link import Inbox, MqttLink
 from central.notify import Channel, ElksSms, EmailChannel, MqttChannel, SmsChannel, WebhookChannel
 from central.notify.worker import OutboxWorker
 from central.service import Service, utcnow
@@ -67,7 +66,7 @@ class Central:
         self.config = config
         self.clock = clock
         self.store = Store(config.database.url)
-        self.inbox: queue.Queue[Inbound] = queue.Queue()
+        self.inbox = Inbox()
         self.links: dict[str, MqttLink] = {}
         self._service: Service | None = None
         self.worker: OutboxWorker | None = None
@@ -91,7 +90,7 @@ class Central:
         )
         service.on_outbox = self.worker.kick
         self.worker.start()
-        self.ingest = Ingest(self.inbox, service.apply)
+        self.ingest = Ingest(self.inbox, service.apply, self.clock)
         self.ingest.start()
         if self.config.web.enabled:
             self.web = web_for_central(self).start()

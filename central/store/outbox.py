@@ -10,14 +10,17 @@ HTTP header) so that the receiver can tell.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import Select, and_, bindparam, exists, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from central.store.models import OutboxMessage
+
+_TIME = OutboxMessage.__table__.c.next_attempt_at.type
 
 LEASE = timedelta(seconds=120)
 """How long a claimed row stays with its worker before another may retry it."""
@@ -56,11 +59,27 @@ def claim(
     same incident is unsent: a retry scheduled late must not let the incident's
     "restored" overtake its "opened" (a dead letter no longer holds anyone back).
     """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    query = _claim_query(limit, tuple(channels) if channels is not None else None, postgres)
+    rows = list(session.scalars(query, {"now": now}))
+    for row in rows:
+        row.attempts += 1
+        row.next_attempt_at = now + LEASE
+    session.flush()
+    return rows
+
+
+@functools.lru_cache(maxsize=64)
+def _claim_query(
+    limit: int, channels: tuple[str, ...] | None, postgres: bool
+) -> Select[OutboxMessage]:
+    """Built once per shape: the workers poll often, and building the query costs more
+    than running it on an idle outbox."""
     query = (
         select(OutboxMessage)
         .where(
             _unsent(OutboxMessage),
-            OutboxMessage.next_attempt_at <= now,
+            OutboxMessage.next_attempt_at <= bindparam("now", type_=_TIME),
             ~exists().where(_older_unsent_sibling()),
         )
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
@@ -68,14 +87,9 @@ def claim(
     )
     if channels is not None:
         query = query.where(OutboxMessage.channel.in_(channels))
-    if session.get_bind().dialect.name == "postgresql":
+    if postgres:
         query = query.with_for_update(skip_locked=True)
-    rows = list(session.scalars(query))
-    for row in rows:
-        row.attempts += 1
-        row.next_attempt_at = now + LEASE
-    session.flush()
-    return rows
+    return query
 
 
 def _unsent(row: type[OutboxMessage]) -> Any:

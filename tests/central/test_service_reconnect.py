@@ -41,7 +41,7 @@ def test_service_rides_out_a_broker_restart(
         # Our blindness reaches people while the broker is still down: only the
         # incident's retained summary (the mqtt channel) waits for the broker.
         wait_for(
-            lambda: any("övervakningen nere" in s for s in smtp.subjects()) and sms.posts,
+            lambda: any("övervakningen nere" in s for s in smtp.subjects()) and bool(sms.posts),
             what="the infrastructure incident's e-mail and SMS during the outage",
         )
         broker.start()

@@ -4,14 +4,13 @@ every subscribed topic leave the service running with every one counted."""
 from __future__ import annotations
 
 import json
-import queue
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from central.ingest import Ingest
-from central.mqtt_link import Arrived
+from central.mqtt_link import Arrived, Inbox
 from protocol import MAX_PAYLOAD, TopicKind, gateway_topic
 from sim.broker import Broker, BrokerClient
 from tests.central.harness import (
@@ -120,8 +119,7 @@ def test_service_survives_1000_hostile_payloads_per_topic(
 
 def test_ingest_counts_topics_outside_the_contract_and_logs_once(caplog: Any) -> None:
     applied: list[object] = []
-    ingest = Ingest(queue.Queue(), applied.extend)
-    at = TUESDAY_10
+    ingest = Ingest(Inbox(), applied.extend, lambda: TUESDAY_10)
     bad = [
         "driftvakt/v1/botkyrka/gw-1/events/extra",
         "driftvakt/v2/botkyrka/gw-1/state",
@@ -129,7 +127,7 @@ def test_ingest_counts_topics_outside_the_contract_and_logs_once(caplog: Any) ->
         "other/topic",
         "driftvakt/v1/botkyrka/GW/state",
     ]
-    raw = [Arrived(t, b"{}", at) for t in bad for _ in range(200)]
+    raw = [Arrived(t, b"{}") for t in bad for _ in range(200)]
     with caplog.at_level("WARNING"):
         ingest.process(list(raw))
     assert ingest.counters.rejected == Counter({"bad_topic": 1000})
