@@ -1,0 +1,168 @@
+from __future__ import annotations
+
+import itertools
+from datetime import timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agent.restart import Cut, Policy, Refusal, Restore, WaitUntil
+from protocol import Health
+from tests.agent.fakehome import FakeHome
+
+
+def armed_home(**kwargs: object) -> FakeHome:
+    home = FakeHome(**kwargs)  # type: ignore[arg-type]
+    home.rounds(2)
+    assert home.take_events() == [("device_up", "router"), ("device_up", "camera")]
+    return home
+
+
+def test_supervisor_camera_hang_is_cycled_and_comes_back() -> None:
+    home = armed_home()
+    home.rounds(3, camera=False)
+    assert home.take_events() == [
+        ("device_down", "camera"),
+        ("restart_started", "camera"),
+    ]
+    plan = home.plans[-1]
+    assert plan.devices == ("camera",)
+    assert plan.steps == (
+        Cut(("camera",)),
+        WaitUntil(home.now + timedelta(seconds=10)),
+        Restore(("camera",)),
+    )
+    assert plan.boot_deadline == home.now + timedelta(seconds=70)
+    home.rounds(2, camera=False)
+    home.round()
+    assert home.take_events() == [("restart_succeeded", "camera"), ("device_up", "camera")]
+    assert home.state("camera") is Health.UP
+
+
+def test_supervisor_dead_camera_fails_after_exactly_the_configured_attempts() -> None:
+    home = armed_home()
+    home.rounds(200, camera=False)
+    events = home.take_events()
+    camera = [e for e, d in events if d == "camera"]
+    assert camera == ["device_down"] + ["restart_started", "restart_failed"] * 3 + [
+        "restart_exhausted"
+    ]
+    assert [p.devices for p in home.plans] == [
+        ("camera",),
+        ("router", "camera"),
+        ("router", "camera"),
+    ]
+    assert home.state("camera") is Health.FAILED
+    assert home.state("router") is Health.UP
+
+
+def test_supervisor_backoff_and_min_gap_space_the_attempts() -> None:
+    home = armed_home()
+    home.rounds(200, camera=False)
+    starts = [p.started for p in home.plans]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(starts)]
+    # attempt 1 fails at its boot deadline (start + 70 s), past its 60 s back-off: next at once;
+    # attempt 2's back-off (120 s from its start) outlasts its boot deadline
+    assert gaps == [70.0, 120.0]
+
+
+def test_supervisor_router_dead_makes_camera_unreachable_and_cycles_router() -> None:
+    home = armed_home()
+    home.rounds(3, router=False, camera=False)
+    assert home.take_events() == [
+        ("device_down", "router"),
+        ("device_unreachable", "camera"),
+        ("restart_started", "router"),
+    ]
+    assert home.plans[-1].devices == ("router",)
+    home.round()
+    assert home.take_events() == [
+        ("restart_succeeded", "router"),
+        ("device_up", "router"),
+        ("device_up", "camera"),
+    ]
+
+
+def test_supervisor_success_resets_the_consecutive_count() -> None:
+    home = armed_home()
+    for _ in range(5):
+        home.rounds(3, camera=False)
+        home.round()
+        home.rounds(30)
+    assert [p.devices for p in home.plans] == [("camera",)] * 5
+    assert home.sup.planner.budgets["camera"].consecutive == 0
+
+
+def test_supervisor_24h_budget_ends_in_failed() -> None:
+    home = armed_home()
+    for _ in range(7):
+        home.rounds(3, camera=False)
+        home.round()
+        home.rounds(30)
+    camera = [e for e, d in home.take_events() if d == "camera"]
+    assert camera.count("restart_started") == 6
+    assert camera.count("restart_exhausted") == 1
+    assert home.state("camera") is Health.UP
+
+
+def test_supervisor_unarmed_device_is_never_cycled() -> None:
+    home = FakeHome()
+    home.rounds(20, camera=False)
+    assert home.plans == []
+    assert home.state("camera") is Health.DOWN
+
+
+def test_supervisor_command_counts_against_the_budget() -> None:
+    home = armed_home(policy=Policy(max_consecutive=2, max_per_24h=2, min_gap_s=30))
+    plan = home.command("camera")
+    assert plan is not None and not isinstance(plan, Refusal)
+    assert home.take_events() == [("restart_started", "camera")]
+    refused = home.command("camera")
+    assert isinstance(refused, Refusal)
+    assert refused.reason == "camera is being power-cycled already"
+    home.rounds(3)
+    home.rounds(3)
+    assert isinstance(home.command("camera"), Refusal) is False
+    home.rounds(10)
+    spent = home.command("camera")
+    assert isinstance(spent, Refusal) and spent.spent
+    assert spent.reason == "2 restarts within 24 h"
+
+
+def test_supervisor_command_refuses_unknown_device() -> None:
+    home = armed_home()
+    refused = home.command("kettle")
+    assert isinstance(refused, Refusal) and refused.reason == "unknown device 'kettle'"
+
+
+def test_supervisor_export_restore_keeps_failed_and_budget() -> None:
+    home = armed_home()
+    home.rounds(200, camera=False)
+    saved = home.sup.export()
+    again = FakeHome()
+    again.sup.restore(saved)
+    again.rounds(50, camera=False)
+    assert again.take_events() == [("device_up", "router")]
+    assert again.plans == []
+    assert again.state("camera") is Health.FAILED
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=400))
+def test_supervisor_flapping_never_exceeds_the_budget(script: list[tuple[bool, bool]]) -> None:
+    policy = Policy(max_consecutive=3, max_per_24h=4, min_gap_s=30, backoff_base_s=20)
+    home = FakeHome(policy=policy)
+    for router, camera in script:
+        home.round(router, camera)
+    for device in ("router", "camera"):
+        cycles = [p.started for p in home.plans if device in p.devices]
+        assert len(cycles) <= policy.max_per_24h
+        caused = [p.started for p in home.plans if device in p.causes]
+        gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(caused)]
+        assert all(g >= policy.min_gap_s for g in gaps)
+        exhausted = [e for e in home.events if e == ("restart_exhausted", device)]
+        ups = [e for e in home.events if e == ("device_up", device)]
+        assert len(exhausted) <= len(ups) + 1
+    for a, b in zip(home.plans, home.plans[1:], strict=False):
+        restored = max(s.when for s in a.steps if isinstance(s, WaitUntil))
+        assert b.started >= restored
