@@ -28,7 +28,9 @@ EXAMPLE = ANSIBLE_DIR / "inventories" / "example"
 VAULT_PASSWORD_FILE = EXAMPLE / "vault-password.txt"
 BIN = Path(sys.executable).parent
 
-_RECAP = re.compile(r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
+_RECAP = re.compile(
+    r"^(\S+)\s*:\s*ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M
+)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,257 @@
+"""A real run of the gateway and broker roles against Debian Bookworm roots.
+
+Slow (a minute or more) and needs root, debootstrap and the full ``ansible``
+package (community.general's chroot connection): run by ``make test-deploy``,
+which sets DRIFTVAKT_TEST_DEPLOY=1. Each role gets its own root, unpacked from
+a cached debootstrap tarball; Ansible reaches it through the chroot
+connection, exactly as it would prepare an SD card image. Then: the installed
+files, units and configs are checked; the broker the role installed is started
+inside its root and the gateway's installed credentials connect to it; a
+second run and a --check run report nothing changed.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import tomllib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from sim.broker_client import BrokerClient, Credentials, make_client
+from sim.errors import BrokerConnectError
+from tests.deploy.ansible_run import REPO, PlayResult, make_inventory, run_playbook
+from tests.deploy.bookworm_root import root_tarball, unpacked_root
+
+pytestmark = [
+    pytest.mark.deploy,
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        os.environ.get("DRIFTVAKT_TEST_DEPLOY") != "1",
+        reason="slow debootstrap rollout: run `make test-deploy`",
+    ),
+    pytest.mark.skipif(os.geteuid() != 0, reason="chroot and mount need root"),
+]
+
+GATEWAY = "gw-0001"
+BROKER = "broker-test"
+
+
+@dataclass(frozen=True)
+class Rollout:
+    gateway_root: Path
+    broker_root: Path
+    port: int
+    runs: dict[str, PlayResult]
+    seconds: dict[str, float]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _chroot(root: Path, *cmd: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["chroot", str(root), *cmd], capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="module")
+def rollout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rollout]:
+    if shutil.which("debootstrap") is None:
+        pytest.fail("debootstrap is missing: scripts/bootstrap.sh --deploy installs it")
+    base = tmp_path_factory.mktemp("rollout")
+    seconds: dict[str, float] = {}
+    start = time.monotonic()
+    tarball = root_tarball()
+    seconds["root tarball (cached after the first run)"] = time.monotonic() - start
+    port = _free_port()
+    with (
+        unpacked_root(tarball, base / "gateway-root") as gw_root,
+        unpacked_root(tarball, base / "broker-root") as broker_root,
+    ):
+        chroot = {"ansible_connection": "community.general.chroot"}
+        hosts = {
+            "all": {
+                "children": {
+                    "brokers": {"hosts": {BROKER: {**chroot, "ansible_host": str(broker_root)}}},
+                    "gateways": {
+                        "hosts": {
+                            GATEWAY: {
+                                **chroot,
+                                "ansible_host": str(gw_root),
+                                "gateway_router_ip": "192.168.1.1",
+                                "gateway_camera_mac": "02:00:5e:10:00:01",
+                            }
+                        }
+                    },
+                }
+            }
+        }
+        inventory = make_inventory(base / "inventory", hosts)
+        extra = {
+            "ansible_become": False,
+            "driftvakt_broker_host": "localhost",
+            "driftvakt_broker_port": port,
+            "driftvakt_wheel_dir": str(base / "dist"),
+            "broker_cert_san": ["DNS:localhost", "IP:127.0.0.1"],
+            "broker_bind_address": "127.0.0.1",
+            # A plain Debian root: no raspi-utils or python3-lgpio in its archive.
+            "gateway_is_raspberry_pi_os": False,
+            # The roots are x86_64 like this machine; a Pi is aarch64.
+            "driftvakt_wheel_platforms": ["manylinux2014_x86_64"],
+        }
+        runs: dict[str, PlayResult] = {}
+        for name, args in (("first", ()), ("second", ()), ("check", ("--check", "--diff"))):
+            start = time.monotonic()
+            runs[name] = run_playbook(inventory, extra, *args)
+            seconds[f"{name} run"] = time.monotonic() - start
+        yield Rollout(gw_root, broker_root, port, runs, seconds)
+    print("\nrollout timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
+
+
+def test_rollout_first_run_succeeds_and_changes_both_hosts(rollout: Rollout) -> None:
+    first = rollout.runs["first"].check()
+    assert first.failed == {"localhost": 0, BROKER: 0, GATEWAY: 0}
+    assert first.changed[GATEWAY] > 10 and first.changed[BROKER] > 3
+
+
+def test_rollout_second_run_changes_nothing(rollout: Rollout) -> None:
+    second = rollout.runs["second"].check()
+    assert second.changed == {"localhost": 0, BROKER: 0, GATEWAY: 0}, second.output[-4000:]
+
+
+def test_rollout_check_mode_on_a_deployed_host_changes_nothing(rollout: Rollout) -> None:
+    check = rollout.runs["check"].check()
+    assert check.changed == {"localhost": 0, BROKER: 0, GATEWAY: 0}, check.output[-4000:]
+
+
+def test_rollout_gateway_agent_config_is_valid_for_the_installed_agent(rollout: Rollout) -> None:
+    root = rollout.gateway_root
+    proc = _chroot(
+        root,
+        "/opt/driftvakt/venv/bin/python",
+        "-c",
+        "from agent.config import load_config; c = load_config('/etc/driftvakt/agent.toml');"
+        "print(c.gateway.id, c.relay_board.active_high, c.devices['router'].relay_pin,"
+        " c.devices['camera'].relay_pin, c.broker.url)",
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    port = rollout.port
+    # Pimoroni Automation HAT: channel 1 is BCM 13, channel 2 is BCM 19, active-high.
+    assert proc.stdout.split() == [GATEWAY, "True", "13", "19", f"mqtts://localhost:{port}"]
+    config = tomllib.loads((root / "etc/driftvakt/agent.toml").read_text())
+    assert config["relay_board"] == {"active_high": True, "wiring": "nc"}
+
+
+def test_rollout_gateway_agent_imports_without_central_dependencies(rollout: Rollout) -> None:
+    proc = _chroot(
+        rollout.gateway_root,
+        "/opt/driftvakt/venv/bin/python",
+        "-c",
+        "import importlib.util as u, agent, gpiozero, paho.mqtt;"
+        "print([m for m in ('sqlalchemy', 'fastapi', 'holidays') if u.find_spec(m)])",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_rollout_gateway_units_are_installed_enabled_and_verify(rollout: Rollout) -> None:
+    root = rollout.gateway_root
+    assert _chroot(root, "systemctl", "is-enabled", "driftvakt-agent.service").stdout.strip() == (
+        "enabled"
+    )
+    unit = (root / "etc/systemd/system/driftvakt-agent.service").read_text()
+    assert unit == (REPO / "firmware-config/systemd/driftvakt-agent.service").read_text()
+    dropin = root / "etc/systemd/system/driftvakt-agent.service.d/10-relay-safe-level.conf"
+    assert "ExecStopPost=+/usr/bin/pinctrl set 13,16,19 op dl" in dropin.read_text()
+    # pinctrl is Raspberry Pi OS only; everything else in the unit must check out.
+    verify = _chroot(root, "systemd-analyze", "verify", "driftvakt-agent.service")
+    problems = [
+        line
+        for line in (verify.stdout + verify.stderr).splitlines()
+        if line.strip() and "pinctrl" not in line
+    ]
+    assert problems == []
+
+
+def test_rollout_gateway_firmware_and_os_settings(rollout: Rollout) -> None:
+    root = rollout.gateway_root
+    config_txt = (root / "boot/firmware/config.txt").read_text()
+    reference = (REPO / "firmware-config/boot/config.txt").read_text()
+    assert config_txt.count("BEGIN DRIFTVAKT") == 1
+    # Exactly the documented block (the example inventory's Pimoroni board).
+    assert config_txt == reference[reference.index("# BEGIN DRIFTVAKT") :]
+    watchdog = (root / "etc/systemd/system.conf.d/driftvakt-watchdog.conf").read_text()
+    assert "RuntimeWatchdogSec=15s" in watchdog
+    assert "Storage=volatile" in (root / "etc/systemd/journald.conf.d/driftvakt.conf").read_text()
+    sysctl = (root / "etc/sysctl.d/60-driftvakt-ping.conf").read_text()
+    assert "net.ipv4.ping_group_range = 0 2147483647" in sysctl
+    assert _chroot(root, "systemctl", "is-enabled", "systemd-timesyncd.service").stdout.strip() == (
+        "enabled"
+    )
+    groups = _chroot(root, "id", "-nG", "driftvakt").stdout.split()
+    assert "gpio" in groups
+
+
+def test_rollout_secrets_are_not_world_readable(rollout: Rollout) -> None:
+    gw, broker = rollout.gateway_root, rollout.broker_root
+    for path in (
+        gw / "etc/driftvakt/broker.password",
+        gw / "etc/driftvakt/tls/client.key",
+        broker / "etc/mosquitto/certs/server.key",
+        broker / "etc/mosquitto/driftvakt.passwd",
+    ):
+        assert path.stat().st_mode & 0o007 == 0, path
+
+
+def test_rollout_gateway_connects_to_the_broker_with_its_installed_credentials(
+    rollout: Rollout,
+) -> None:
+    gw, broker_root = rollout.gateway_root, rollout.broker_root
+    assert _chroot(broker_root, "systemctl", "is-enabled", "mosquitto.service").stdout.strip() == (
+        "enabled"
+    )
+    proc = subprocess.Popen(
+        ["chroot", str(broker_root), "mosquitto", "-c", "/etc/mosquitto/mosquitto.conf"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    creds = Credentials(
+        username=GATEWAY,
+        password=(gw / "etc/driftvakt/broker.password").read_text().strip(),
+        certfile=gw / "etc/driftvakt/tls/client.crt",
+        keyfile=gw / "etc/driftvakt/tls/client.key",
+        cafile=gw / "etc/driftvakt/tls/ca.crt",
+    )
+    try:
+        client = _connect_with_deadline(creds, rollout.port, proc)
+        topic = f"driftvakt/v1/botkyrka/{GATEWAY}/availability"
+        client.subscribe(topic)  # granted but silent: a gateway does not read its own state
+        client.publish(topic, b"online", retain=True)
+        client.close()
+    finally:
+        proc.kill()
+        out = proc.communicate(timeout=10)[0].decode()
+    assert f"as {GATEWAY}" in out or GATEWAY in out, out
+
+
+def _connect_with_deadline(
+    creds: Credentials, port: int, proc: subprocess.Popen[bytes]
+) -> BrokerClient:
+    deadline = time.monotonic() + 15
+    while True:
+        assert proc.poll() is None, "mosquitto in the broker root exited"
+        try:
+            return BrokerClient.connect(make_client(creds), "localhost", port)
+        except BrokerConnectError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
