@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv bootstrap lint typecheck pytest bench bench-protocol clean
+.PHONY: demo test venv bootstrap lint typecheck pytest bench bench-protocol bench-broker clean
 
 demo: bootstrap venv
 	$(BIN)/driftvakt-sim demo
@@ -32,10 +32,13 @@ typecheck: venv
 pytest: venv
 	$(BIN)/pytest -q
 
-bench: bench-protocol
+bench: bench-protocol bench-broker
 
 bench-protocol: venv
 	$(BIN)/python -m tests.bench.bench_protocol
+
+bench-broker: venv bootstrap
+	$(BIN)/python -m tests.bench.bench_broker
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

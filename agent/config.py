@@ -11,6 +11,7 @@ Relative paths are taken relative to the file's folder.
 
 from __future__ import annotations
 
+import difflib
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -152,6 +153,18 @@ class AgentConfig(_Section):
         return order
 
 
+_SECTIONS: tuple[type[BaseModel], ...] = (
+    Gateway,
+    Broker,
+    RelayBoard,
+    Health,
+    Restart,
+    Probe,
+    Device,
+    AgentConfig,
+)
+
+
 def load_config(path: Path | str = DEFAULT_PATH) -> AgentConfig:
     """Read and validate the configuration, or raise :class:`ConfigError` listing every problem."""
     path = Path(path)
@@ -178,13 +191,34 @@ def load_config(path: Path | str = DEFAULT_PATH) -> AgentConfig:
 
 def _problem(error: Any) -> Problem:
     key = ".".join(str(part) for part in error["loc"]) or "(top)"
-    kind = error["type"]
+    kind, ctx = error["type"], error.get("ctx") or {}
     if kind == "extra_forbidden":
-        return Problem(key, error["input"], "unknown key: remove it or correct its spelling")
+        return Problem(key, error["input"], _unknown_key(str(error["loc"][-1])))
     if kind == "missing":
         return Problem(key, "(missing)", "required: add it")
-    message = str(error["msg"]).removeprefix("Value error, ")
+    template = _FIXES.get(kind)
+    message = template.format(**ctx) if template else str(error["msg"])
+    message = message.removeprefix("Value error, ")
     return Problem(key, error["input"], message)
+
+
+_FIXES = {
+    "string_pattern_mismatch": "must match {pattern}",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be more than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "literal_error": "must be one of {expected}",
+    "enum": "must be one of {expected}",
+    "bool_parsing": "must be true or false",
+    "bool_type": "must be true or false",
+}
+
+
+def _unknown_key(name: str) -> str:
+    known = {field for model in _SECTIONS for field in model.model_fields}
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    hint = f": did you mean {close[0]}?" if close else ""
+    return f"unknown key, remove it or correct its spelling{hint}"
 
 
 def _resolve_paths(config: AgentConfig, base: Path) -> AgentConfig:
@@ -214,13 +248,11 @@ def _cross_problems(config: AgentConfig) -> list[Problem]:
 
 def _broker_problems(broker: Broker) -> list[Problem]:
     problems = []
-    if (broker.password is None) == (broker.password_file is None):
+    if broker.password is None and broker.password_file is None:
+        problems.append(Problem("broker.password", "(missing)", "give password or password_file"))
+    if broker.password is not None and broker.password_file is not None:
         problems.append(
-            Problem(
-                "broker.password",
-                "(both or neither)",
-                "give exactly one of password, password_file",
-            )
+            Problem("broker.password", "(hidden)", "give password or password_file, not both")
         )
     for field in _BROKER_FILES:
         value = getattr(broker, field)

@@ -66,10 +66,14 @@ class Relay:
         wiring: Wiring = Wiring.NC,
         pin_factory: Any = None,
     ) -> None:
-        reason = board_problem(active_high, wiring) or pin_problem(pin)
-        if reason is not None:
-            problem = Problem(f"devices.{device}.relay_pin", pin, f"unsafe: {reason}")
-            raise UnsafeRelayError(f"relay of {device}", [problem])
+        problems = []
+        if (reason := board_problem(active_high, wiring)) is not None:
+            board = f"active_high={active_high}, wiring={wiring.value}"
+            problems.append(Problem("relay_board", board, f"unsafe: {reason}"))
+        if (reason := pin_problem(pin)) is not None:
+            problems.append(Problem(f"devices.{device}.relay_pin", pin, f"unsafe: {reason}"))
+        if problems:
+            raise UnsafeRelayError(f"relay of {device}", problems)
         self.device, self.pin = device, pin
         try:
             self._out: DigitalOutputDevice | None = DigitalOutputDevice(

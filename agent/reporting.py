@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
@@ -99,6 +99,11 @@ class RecordingReporter:
 
         with self._changed:
             return self._changed.wait_for(enough, timeout)
+
+    def wait_until(self, check: Callable[[RecordingReporter], bool], timeout: float) -> bool:
+        """Wait until ``check(self)`` holds after some report; seconds; returns whether it did."""
+        with self._changed:
+            return self._changed.wait_for(lambda: check(self), timeout)
 
 
 class LogReporter:

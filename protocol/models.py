@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
-from protocol.names import DEVICE_RE, ID_RE
+from protocol.names import DEVICE_RE, GATEWAY_RE, ID_RE
 
 MAX_PAYLOAD = 8 * 1024
 """Bytes. A larger payload is rejected whatever its topic."""
@@ -40,8 +40,8 @@ UtcTime = Annotated[
     AfterValidator(_utc),
     PlainSerializer(format_time, return_type=str, when_used="json"),
 ]
-MessageId = Annotated[str, Field(pattern=ID_RE.pattern)]
-DeviceName = Annotated[str, Field(pattern=DEVICE_RE.pattern)]
+MessageId = Annotated[str, Field(pattern=f"^{ID_RE.pattern}$")]
+DeviceName = Annotated[str, Field(pattern=f"^{DEVICE_RE.pattern}$")]
 
 
 class _Model(BaseModel):
@@ -170,7 +170,7 @@ class IncidentSummary(_Model):
     v: Literal[1]
     id: MessageId
     kind: IncidentKind
-    gateways: list[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,63}$")]]
+    gateways: list[Annotated[str, Field(pattern=f"^{GATEWAY_RE.pattern}$")]]
     opened: UtcTime
     updated: UtcTime
     owner_role: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]

@@ -117,7 +117,7 @@ def _json(parsed: Topic, payload: bytes, topic: str) -> Message | Rejected:
     if not isinstance(data, dict):
         return rejected(RejectReason.BAD_PAYLOAD, "payload must be a JSON object")
     version = data.get("v")
-    if version != 1 or isinstance(version, bool):
+    if type(version) is not int or version != 1:
         return rejected(RejectReason.BAD_VERSION, f"'v' must be 1, got {version!r}"[:200])
     try:
         body = _JSON_MODELS[parsed.kind].model_validate(data)

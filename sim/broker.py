@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import ctypes
 import os
 import pwd
 import secrets
@@ -29,6 +30,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import sys
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -101,6 +103,10 @@ class Broker:
     :param debug: also log debug lines, among them every denied publish (``Denied PUBLISH``).
     :param persistence: keep queued QoS 1 messages of persistent sessions across a restart.
     :param mosquitto: the executable; default :func:`find_mosquitto`.
+
+    On Linux the broker also gets SIGTERM when the thread that started it
+    ends, so a killed test run leaves no broker behind: start it from a thread
+    that outlives it (normally the main thread).
     """
 
     def __init__(
@@ -136,6 +142,11 @@ class Broker:
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        """Mosquitto's process id while it runs."""
+        return self._proc.pid if self._proc is not None and self.running else None
 
     @property
     def accounts(self) -> list[Account]:
@@ -235,6 +246,22 @@ class Broker:
         except FileNotFoundError:
             return ""
 
+    def wait_for_log(self, text: str, since: int = 0, timeout: float = DEFAULT_TIMEOUT) -> str:
+        """Wait until ``text`` appears in the log after byte ``since``; returns that line.
+
+        For events only the broker sees, such as a client's connection being gone.
+
+        :raises TimeoutError: not logged in time.
+        """
+        deadline = time.monotonic() + timeout
+        while True:
+            for line in self.log_text(since).splitlines():
+                if text in line:
+                    return line
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{text!r} not in the broker log within {timeout} s")
+            time.sleep(0.02)
+
     def stop(self) -> None:
         """Stop Mosquitto (SIGTERM, then SIGKILL after 5 s); safe to call again."""
         proc, self._proc = self._proc, None
@@ -300,14 +327,14 @@ class Broker:
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
 
     def _wait_ready(self, timeout: float) -> None:
         """Ready means: TLS with a client certificate, then CONNACK 0 for a real account."""
         deadline = time.monotonic() + timeout
         creds = self.account(next(iter(self._accounts)))
-        context = ssl.create_default_context(cafile=str(self.cafile))
-        context.load_cert_chain(str(creds.certfile), str(creds.keyfile))
+        context = creds.ssl_context()
         last = "not tried"
         while time.monotonic() < deadline:
             assert self._proc is not None
@@ -341,6 +368,20 @@ class Broker:
 
     def _tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_text().splitlines()[-lines:])
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: on Linux, get SIGTERM when the starting thread ends.
+
+    So a test run killed with SIGKILL leaves no broker behind. The starting
+    thread must outlive the broker (normally it is the main thread).
+    """
+    if sys.platform == "linux":
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _free_port(host: str) -> int:

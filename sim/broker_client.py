@@ -12,6 +12,7 @@ this one is for driving and observing the broker from outside.
 from __future__ import annotations
 
 import queue
+import socket
 import ssl
 import struct
 import threading
@@ -65,6 +66,12 @@ class Credentials:
     certfile: Path
     keyfile: Path
     cafile: Path
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client TLS context: trusts only the project CA, presents this account's certificate."""
+        context = ssl.create_default_context(cafile=str(self.cafile))
+        context.load_cert_chain(str(self.certfile), str(self.keyfile))
+        return context
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,6 +249,23 @@ class BrokerClient:
                 out.append(self._messages.get_nowait())
             except queue.Empty:
                 return out
+
+    def drop(self) -> None:
+        """Cut the connection without a DISCONNECT, as a crash or a power cut does.
+
+        The broker then publishes the client's last will. The client is closed afterwards.
+        """
+        if self._closed:
+            return
+        self._closed = True
+        # paho has no public "stop without DISCONNECT". loop_stop() sets this
+        # flag and then joins; setting it before the cut makes the loop thread
+        # end on the cut at once instead of sleeping towards a reconnect.
+        self.client._thread_terminate = True
+        sock = self.client.socket()
+        if isinstance(sock, socket.socket):  # an ssl.SSLSocket is one too
+            sock.shutdown(socket.SHUT_RDWR)
+        self.client.loop_stop()
 
     def close(self) -> None:
         """Disconnect and stop the loop; safe to call again."""

@@ -3,9 +3,9 @@
 The broker accepts only clients whose certificate was signed by the project's
 own CA (``require_certificate true``), so tests, the demo and a first
 installation all need one CA, one server certificate and one client
-certificate per account. Keys are ECDSA P-256: a thousand gateways' keys take
-well under a second, where RSA would take minutes. Validity windows come from
-the caller's ``now`` so the same inputs always give the same window.
+certificate per account. Keys are ECDSA P-256: a key and its certificate take
+about 0.1 ms, an RSA-2048 key alone about 30 ms (``make bench-broker``).
+Validity windows come from the caller's ``now``.
 """
 
 from __future__ import annotations

@@ -45,6 +45,8 @@ class FakeDevice:
     :param services: which responders it runs (``http``, ``rtsp``, ``tcp``).
     :param float boot_delay_s: seconds from power-on to answering.
     :param float flap_s: half-period of the ``flapping`` mode, seconds.
+    :param upstream: the device this one is reached through (the router): while that one
+        does not answer, this one accepts connections but answers nothing.
     """
 
     def __init__(
@@ -56,10 +58,11 @@ class FakeDevice:
         boot_delay_s: float = 0.3,
         mode: Mode = Mode.OK,
         flap_s: float = 0.5,
+        upstream: FakeDevice | None = None,
     ) -> None:
         self.name, self.address = name, address
         self.services = tuple(services)
-        self.boot_delay_s, self.flap_s = boot_delay_s, flap_s
+        self.boot_delay_s, self.flap_s, self.upstream = boot_delay_s, flap_s, upstream
         self.ports: dict[str, int] = {}
         self.boots = 0
         self._mode = mode
@@ -80,6 +83,12 @@ class FakeDevice:
     def answering(self) -> bool:
         """Whether its responders are open right now."""
         return self._up.is_set()
+
+    @property
+    def reachable(self) -> bool:
+        """Whether a request to it would be answered now (it and its upstream answer, no hang)."""
+        upstream = self.upstream is None or self.upstream.reachable
+        return upstream and self.answering and self._mode is not Mode.HANG
 
     def set_mode(self, mode: Mode) -> None:
         """Change behaviour now (``hang`` takes effect on the next request)."""
@@ -206,7 +215,7 @@ class FakeDevice:
     def _serve(self, service: str, conn: socket.socket) -> None:
         try:
             request = _read_head(conn)
-            if request is None or service == "tcp" or self._mode is Mode.HANG:
+            if request is None or service == "tcp" or not self.reachable:
                 _drain(conn)
                 return
             conn.sendall(_answer(service, request))
@@ -247,3 +256,45 @@ def _answer(service: str, request: bytes) -> bytes:
     body = b"ok"
     head = f"HTTP/1.1 200 OK\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
     return head.encode() + body
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one fake device in its own process, powered through a pin file.
+
+    ``python -m sim.devices camera 127.0.0.3 --pin-file $DRIFTVAKT_PIN_DIR/GPIO27``
+    prints ``{"ports": {...}}`` once it listens, then runs until SIGTERM or SIGINT.
+    """
+    import argparse
+    import json
+    import signal
+    from pathlib import Path
+
+    from sim.pins import FilePinLine
+
+    parser = argparse.ArgumentParser(prog="python -m sim.devices", description=main.__doc__)
+    parser.add_argument("name")
+    parser.add_argument("address")
+    parser.add_argument("--pin-file", type=Path, required=True)
+    parser.add_argument("--active-low", action="store_true")
+    parser.add_argument("--services", default="http,rtsp")
+    parser.add_argument("--boot-delay", type=float, default=0.3)
+    parser.add_argument("--mode", choices=[m.value for m in Mode], default=Mode.OK.value)
+    args = parser.parse_args(argv)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    device = FakeDevice(
+        args.name,
+        args.address,
+        services=args.services.split(","),
+        boot_delay_s=args.boot_delay,
+        mode=Mode(args.mode),
+    )
+    with device.attach(FilePinLine(args.pin_file, active_high=not args.active_low)):
+        print(json.dumps({"ports": device.ports}), flush=True)
+        stop.wait()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

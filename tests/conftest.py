@@ -10,16 +10,18 @@ restart the broker, or needs thousands of accounts, makes its own with
 ``broker_factory``.
 
 When a test fails, its report gets a "mosquitto log" section with what each
-running broker logged during that test (debug level: denied publishes show as
-``Denied PUBLISH``).
+broker logged during that test (debug level: denied publishes show as
+``Denied PUBLISH``): the brokers made here, and any other ``Broker`` the test
+takes as a fixture, such as a module-scoped one of its own. Type the factory
+fixtures with :class:`ConnectClient` and :class:`MakeBroker`.
 """
 
 from __future__ import annotations
 
 import atexit
-from collections.abc import Callable, Generator, Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -33,6 +35,22 @@ _LOG_LINES = 200
 """Lines of broker log attached to a failing test's report (the last ones)."""
 
 _brokers: list[Broker] = []
+
+
+class ConnectClient(Protocol):
+    """Type of the ``broker_client`` fixture."""
+
+    def __call__(self, name: str, **options: Any) -> BrokerClient: ...
+
+
+class MakeBroker(Protocol):
+    """Type of the ``broker_factory`` fixture."""
+
+    def __call__(
+        self, gateways: Iterable[str] = ..., tenant: str = ..., **options: Any
+    ) -> Broker: ...
+
+
 _log_offsets = pytest.StashKey[dict[int, int]]()
 
 
@@ -60,7 +78,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
 
 
 @pytest.fixture
-def broker_factory(tmp_path: Path) -> Iterator[Callable[..., Broker]]:
+def broker_factory(tmp_path: Path) -> Iterator[MakeBroker]:
     """Private brokers for one test: ``broker_factory(gateways=[...], persistence=True)``.
 
     Each is started before it is returned and stopped after the test.
@@ -82,7 +100,7 @@ def broker_factory(tmp_path: Path) -> Iterator[Callable[..., Broker]]:
 
 
 @pytest.fixture
-def broker_client(broker: Broker) -> Iterator[Callable[..., BrokerClient]]:
+def broker_client(broker: Broker) -> Iterator[ConnectClient]:
     """Connect clients of the session broker by account name; all are closed after the test.
 
     ``broker_client("gw-a")`` returns a connected, looping :class:`sim.broker.BrokerClient`;
@@ -102,9 +120,25 @@ def broker_client(broker: Broker) -> Iterator[Callable[..., BrokerClient]]:
             client.close()
 
 
+def _brokers_of(item: pytest.Item) -> list[Broker]:
+    """This file's brokers, and any other ``Broker`` fixture the test uses (e.g. module-scoped)."""
+    found = {id(b): b for b in _brokers}
+    for value in getattr(item, "funcargs", {}).values():
+        if isinstance(value, Broker):
+            found.setdefault(id(value), value)
+    return list(found.values())
+
+
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
     item.stash[_log_offsets] = {id(b): b.log_size() for b in _brokers}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_call(item: pytest.Item) -> None:
+    offsets = item.stash.setdefault(_log_offsets, {})
+    for broker in _brokers_of(item):
+        offsets.setdefault(id(broker), broker.log_size())
 
 
 @pytest.hookimpl(wrapper=True)
@@ -114,7 +148,7 @@ def pytest_runtest_makereport(
     report = yield
     if report.failed:
         offsets = item.stash.get(_log_offsets, {})
-        for broker in _brokers:
+        for broker in _brokers_of(item):
             lines = broker.log_text(since=offsets.get(id(broker), 0)).splitlines()
             if lines:
                 title = f"mosquitto log ({broker.directory}) [{report.when}]"

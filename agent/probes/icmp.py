@@ -18,6 +18,8 @@ from pathlib import Path
 
 from agent.errors import IcmpNotPermitted
 
+__all__ = ["IcmpNotPermitted", "echo", "open_icmp_socket"]
+
 _ECHO_REQUEST, _ECHO_REPLY = 8, 0
 _sequence = itertools.count(1)
 RANGE_FILE = Path("/proc/sys/net/ipv4/ping_group_range")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -105,3 +106,8 @@ def test_health_mermaid_lists_every_event_transition() -> None:
     text = mermaid()
     assert "restarting --> up: probe_ok / restart_succeeded, device_up" in text
     assert "up --> down: probe_failed [failures >= down_after] / device_down" in text
+
+
+def test_health_docs_diagram_is_current() -> None:
+    docs = (Path(__file__).parents[2] / "docs" / "agent.md").read_text()
+    assert f"```mermaid\n{mermaid()}\n```" in docs

@@ -9,15 +9,12 @@ would have arrived before it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 from paho.mqtt.enums import MQTTProtocolVersion
 
 from protocol import TopicKind, gateway_topic
-from sim.broker import Broker, BrokerClient
-from tests.conftest import TENANT
+from sim.broker import Broker, BrokerClient, make_client
+from tests.conftest import TENANT, ConnectClient
 
-Connect = Callable[..., BrokerClient]
 ALL = "driftvakt/v1/#"
 
 
@@ -26,7 +23,7 @@ def topic(gateway: str, kind: TopicKind) -> str:
 
 
 def test_acl_gateway_publish_under_other_prefix_never_reaches_central(
-    broker_client: Connect,
+    broker_client: ConnectClient,
 ) -> None:
     central = broker_client("central")
     central.subscribe(ALL)
@@ -42,7 +39,7 @@ def test_acl_gateway_publish_under_other_prefix_never_reaches_central(
     ]
 
 
-def test_acl_gateway_writes_every_topic_of_its_own_prefix(broker_client: Connect) -> None:
+def test_acl_gateway_writes_every_topic_of_its_own_prefix(broker_client: ConnectClient) -> None:
     central = broker_client("central")
     central.subscribe(ALL)
     gw = broker_client("gw-03")
@@ -55,7 +52,7 @@ def test_acl_gateway_writes_every_topic_of_its_own_prefix(broker_client: Connect
     assert [m.topic for m in arrived] == [topic("gw-03", k) for k in kinds]
 
 
-def test_acl_gateway_cannot_publish_cmd_of_other_or_own(broker_client: Connect) -> None:
+def test_acl_gateway_cannot_publish_cmd_of_other_or_own(broker_client: ConnectClient) -> None:
     gw_a = broker_client("gw-04")
     gw_b = broker_client("gw-05")
     gw_a.subscribe(topic("gw-04", TopicKind.CMD))
@@ -77,7 +74,7 @@ def test_acl_gateway_cannot_publish_cmd_of_other_or_own(broker_client: Connect) 
     assert [m.payload for m in gw_a.until(topic("gw-04", TopicKind.CMD))] == [b"from central"]
 
 
-def test_acl_gateway_cannot_read_other_cmd_or_state(broker_client: Connect) -> None:
+def test_acl_gateway_cannot_read_other_cmd_or_state(broker_client: ConnectClient) -> None:
     gw_a = broker_client("gw-06")
     codes = gw_a.subscribe(topic("gw-07", TopicKind.CMD), topic("gw-07", TopicKind.STATE), ALL)
     # Mosquitto's ACL file grants every subscription and filters delivery instead.
@@ -94,7 +91,7 @@ def test_acl_gateway_cannot_read_other_cmd_or_state(broker_client: Connect) -> N
     ]
 
 
-def test_acl_central_command_reaches_only_its_gateway(broker_client: Connect) -> None:
+def test_acl_central_command_reaches_only_its_gateway(broker_client: ConnectClient) -> None:
     central = broker_client("central")
     gw_a = broker_client("gw-08")
     gw_a.subscribe(topic("gw-08", TopicKind.CMD))
@@ -106,7 +103,7 @@ def test_acl_central_command_reaches_only_its_gateway(broker_client: Connect) ->
     assert received.qos == 1
 
 
-def test_acl_central_writes_its_own_central_topics(broker_client: Connect) -> None:
+def test_acl_central_writes_its_own_central_topics(broker_client: ConnectClient) -> None:
     central = broker_client("central")
     watcher = broker_client("central", client_id="central-watcher")
     watcher.subscribe(f"driftvakt/v1/{TENANT}/_central/#")
@@ -117,7 +114,7 @@ def test_acl_central_writes_its_own_central_topics(broker_client: Connect) -> No
     assert received.payload == b"{}"
 
 
-def test_acl_gateway_cannot_write_central_topics(broker_client: Connect) -> None:
+def test_acl_gateway_cannot_write_central_topics(broker_client: ConnectClient) -> None:
     central = broker_client("central")
     central.subscribe(ALL)
     gw = broker_client("gw-09")
@@ -132,7 +129,7 @@ def test_acl_gateway_cannot_write_central_topics(broker_client: Connect) -> None
     ]
 
 
-def test_acl_denied_publish_is_reported_only_over_mqtt5(broker_client: Connect) -> None:
+def test_acl_denied_publish_is_reported_only_over_mqtt5(broker_client: ConnectClient) -> None:
     v311 = broker_client("gw-10")
     v5 = broker_client("gw-11", protocol=MQTTProtocolVersion.MQTTv5)
 
@@ -145,7 +142,7 @@ def test_acl_denied_publish_is_reported_only_over_mqtt5(broker_client: Connect) 
     assert not allowed.is_failure  # 0, or 16 "No matching subscribers"
 
 
-def test_acl_denials_are_in_the_broker_log(broker: Broker, broker_client: Connect) -> None:
+def test_acl_denials_are_in_the_broker_log(broker: Broker, broker_client: ConnectClient) -> None:
     since = broker.log_size()
     gw = broker_client("gw-12")
     gw.publish(topic("gw-13", TopicKind.STATE), b"x")
@@ -153,3 +150,44 @@ def test_acl_denials_are_in_the_broker_log(broker: Broker, broker_client: Connec
     denied = [line for line in broker.log_text(since).splitlines() if "Denied PUBLISH" in line]
     assert len(denied) == 1
     assert topic("gw-13", TopicKind.STATE) in denied[0]
+
+
+def test_acl_retained_message_of_other_gateway_is_not_delivered(
+    broker_client: ConnectClient,
+) -> None:
+    owner = broker_client("gw-17")
+    availability = topic("gw-17", TopicKind.AVAILABILITY)
+    owner.publish(availability, b"online", retain=True)
+    try:
+        central = broker_client("central")
+        central.subscribe(availability)
+        [stored] = central.until(availability)
+        assert stored.retain  # the retained message exists: central gets it on subscribing
+
+        other = broker_client("gw-18")
+        other.subscribe(ALL)
+        central.publish(topic("gw-18", TopicKind.CMD), b"control")
+        assert [m.payload for m in other.until(topic("gw-18", TopicKind.CMD))] == [b"control"]
+    finally:
+        owner.publish(availability, b"", retain=True)  # clear it for later tests
+
+
+def test_acl_gateway_last_will_under_other_prefix_is_dropped(
+    broker: Broker, broker_client: ConnectClient
+) -> None:
+    central = broker_client("central")
+    central.subscribe(ALL)
+    honest, forger = make_client(broker.account("gw-19")), make_client(broker.account("gw-20"))
+    honest.will_set(topic("gw-19", TopicKind.AVAILABILITY), b"offline", qos=1)
+    forger.will_set(topic("gw-19", TopicKind.STATE), b'{"forged": true}', qos=1)
+    since = broker.log_size()
+
+    BrokerClient.connect(forger, broker.host, broker.port).drop()
+    broker.wait_for_log("closed its connection", since)
+    BrokerClient.connect(honest, broker.host, broker.port).drop()
+
+    # The honest gateway's own will arrives, and nothing of the forger's came before it.
+    arrived = central.until(topic("gw-19", TopicKind.AVAILABILITY))
+    assert [(m.topic, m.payload) for m in arrived] == [
+        (topic("gw-19", TopicKind.AVAILABILITY), b"offline")
+    ]

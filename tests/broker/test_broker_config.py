@@ -140,6 +140,7 @@ def test_render_mosquitto_conf_tls_only_with_certificate_and_password() -> None:
         "require_certificate true",
         "use_identity_as_username false",
         "cafile /etc/m/ca.crt",
+        "set_tcp_nodelay true",
         "persistence true",
         "persistence_location /var/lib/mosquitto/",
     ):

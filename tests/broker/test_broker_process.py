@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import stat
-from collections.abc import Callable
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -11,12 +13,10 @@ from cryptography import x509
 from cryptography.x509.oid import NameOID
 
 from sim.broker import Broker, BrokerError
-from tests.conftest import TENANT
-
-Factory = Callable[..., Broker]
+from tests.conftest import TENANT, MakeBroker
 
 
-def test_broker_start_with_many_gateways_each_can_connect(broker_factory: Factory) -> None:
+def test_broker_start_with_many_gateways_each_can_connect(broker_factory: MakeBroker) -> None:
     broker = broker_factory(gateways=[f"gw-{i:04d}" for i in range(1000)])
 
     with broker.client("gw-0999") as last, broker.client("gw-0000") as first:
@@ -24,7 +24,7 @@ def test_broker_start_with_many_gateways_each_can_connect(broker_factory: Factor
     assert len(broker.accounts) == 1001
 
 
-def test_broker_stop_is_idempotent_and_ends_the_process(broker_factory: Factory) -> None:
+def test_broker_stop_is_idempotent_and_ends_the_process(broker_factory: MakeBroker) -> None:
     broker = broker_factory()
     assert broker.running
 
@@ -35,7 +35,7 @@ def test_broker_stop_is_idempotent_and_ends_the_process(broker_factory: Factory)
     assert broker.log_text().splitlines()[-1].endswith("terminating")
 
 
-def test_broker_restart_keeps_port_and_accounts(broker_factory: Factory) -> None:
+def test_broker_restart_keeps_port_and_accounts(broker_factory: MakeBroker) -> None:
     broker = broker_factory()
     port, creds = broker.port, broker.account("gw-a")
     broker.stop()
@@ -50,7 +50,7 @@ def test_broker_restart_keeps_port_and_accounts(broker_factory: Factory) -> None
 
 @pytest.mark.parametrize("persistence", [True, False])
 def test_broker_persistence_keeps_queued_messages_across_restart(
-    broker_factory: Factory, persistence: bool
+    broker_factory: MakeBroker, persistence: bool
 ) -> None:
     broker = broker_factory(persistence=persistence)
     state = f"driftvakt/v1/{TENANT}/gw-a/state"
@@ -72,7 +72,7 @@ def test_broker_persistence_keeps_queued_messages_across_restart(
             assert [m.payload for m in central.until(state)] == [b"control"]
 
 
-def test_broker_start_on_a_taken_port_fails_with_the_log(broker_factory: Factory) -> None:
+def test_broker_start_on_a_taken_port_fails_with_the_log(broker_factory: MakeBroker) -> None:
     running = broker_factory()
     other = Broker(running.directory.parent / "other")
     other.add_gateway(TENANT, "gw-a")
@@ -87,7 +87,7 @@ def test_broker_start_on_a_taken_port_fails_with_the_log(broker_factory: Factory
 
 
 def test_broker_refuses_accounts_while_running_and_start_without_accounts(
-    broker_factory: Factory, tmp_path: Path
+    broker_factory: MakeBroker, tmp_path: Path
 ) -> None:
     running = broker_factory()
     with pytest.raises(BrokerError, match="while stopped"):
@@ -109,3 +109,42 @@ def test_broker_files_certificates_and_key_modes(broker: Broker) -> None:
     assert [str(a) for a in sans.get_values_for_type(x509.IPAddress)] == ["127.0.0.1"]
     for key in (creds.keyfile, broker.directory / "server.key", broker.directory / "ca.key"):
         assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+
+def test_broker_dies_with_a_killed_parent(tmp_path: Path) -> None:
+    script = (
+        "import sys, pathlib\n"
+        "from sim.broker import Broker\n"
+        "b = Broker(pathlib.Path(sys.argv[1]))\n"
+        "b.add_gateway('botkyrka', 'gw-a')\n"
+        "b.start()\n"
+        "print(b.pid, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script, str(tmp_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert parent.stdout is not None
+        pid = int(parent.stdout.readline())
+        assert Path(f"/proc/{pid}").exists()
+    finally:
+        parent.kill()  # SIGKILL: no finalizer, no atexit runs
+        parent.wait()
+
+    deadline = time.monotonic() + 5.0
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not _alive(pid)
+
+
+def _alive(pid: int) -> bool:
+    """True while ``pid`` runs (a zombie waiting for its reaper counts as gone)."""
+    try:
+        status = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return status.rsplit(")", 1)[1].split()[0] != "Z"

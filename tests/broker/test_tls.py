@@ -65,7 +65,7 @@ def test_tls_client_without_certificate_is_refused(broker: Broker) -> None:
     with pytest.raises(BrokerConnectError):
         connect(broker, client_cert=False)
 
-    assert "peer did not return a certificate" in broker.log_text(since)
+    broker.wait_for_log("peer did not return a certificate", since)
 
 
 def test_tls_client_certificate_of_another_ca_is_refused(broker: Broker, tmp_path: Path) -> None:
@@ -81,7 +81,7 @@ def test_tls_client_certificate_of_another_ca_is_refused(broker: Broker, tmp_pat
     with pytest.raises(BrokerConnectError):
         connect(broker, creds=creds)
 
-    assert "certificate verify failed" in broker.log_text(since)
+    broker.wait_for_log("certificate verify failed", since)
 
 
 def test_tls_plain_mqtt_client_is_refused(broker: Broker) -> None:
@@ -90,7 +90,7 @@ def test_tls_plain_mqtt_client_is_refused(broker: Broker) -> None:
     with pytest.raises(BrokerConnectError):
         connect(broker, tls=False)
 
-    assert "wrong version number" in broker.log_text(since)
+    broker.wait_for_log("wrong version number", since)
 
 
 def test_tls_plain_connect_packet_gets_no_connack(broker: Broker) -> None:
@@ -108,8 +108,7 @@ def test_tls_plain_connect_packet_gets_no_connack(broker: Broker) -> None:
 def test_tls_raw_connect_over_tls_gets_connack(broker: Broker) -> None:
     """The raw probe's positive twin: the same bytes inside TLS get CONNACK 0 (accepted)."""
     creds = broker.account("gw-14")
-    context = ssl.create_default_context(cafile=str(creds.cafile))
-    context.load_cert_chain(str(creds.certfile), str(creds.keyfile))
+    context = creds.ssl_context()
     with (
         socket.create_connection((broker.host, broker.port), timeout=3.0) as raw,
         context.wrap_socket(raw, server_hostname="localhost") as sock,
@@ -120,8 +119,7 @@ def test_tls_raw_connect_over_tls_gets_connack(broker: Broker) -> None:
 
 def test_tls_server_certificate_is_checked_by_the_client(broker: Broker) -> None:
     creds = broker.account("gw-14")
-    context = ssl.create_default_context(cafile=str(creds.cafile))
-    context.load_cert_chain(str(creds.certfile), str(creds.keyfile))
+    context = creds.ssl_context()
     with (
         socket.create_connection((broker.host, broker.port), timeout=3.0) as raw,
         pytest.raises(ssl.SSLCertVerificationError, match="match"),

@@ -1,0 +1,30 @@
+"""Subcommands of ``driftvakt-agent``, one module each, each with ``add_parser(subparsers)``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from agent.config import DEFAULT_PATH, AgentConfig, load_config
+from agent.errors import ConfigError
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    """The ``--config`` option every command that reads the configuration shares."""
+    parser.add_argument(
+        "-c",
+        "--config",
+        type=Path,
+        default=DEFAULT_PATH,
+        help=f"configuration file (default {DEFAULT_PATH})",
+    )
+
+
+def config_or_report(path: Path) -> AgentConfig | None:
+    """The configuration, or ``None`` after printing every problem to stderr."""
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return None

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+
+from gpiozero.pins.mock import MockFactory
+
+from agent.reporting import RecordingReporter
+from protocol import DeviceState, EventType, Health
+from sim.devices import Mode
+from tests.agent.homes import CAMERA_PIN, ROUTER_PIN, running_home
+
+E = EventType
+
+
+def both_up(reporter: RecordingReporter) -> bool:
+    return len(reporter.types("router")) >= 1 and len(reporter.types("camera")) >= 1
+
+
+def test_runner_camera_hang_is_cycled_and_comes_back(factory: MockFactory, tmp_path: Path) -> None:
+    with running_home(factory, tmp_path) as home:
+        assert home.reporter.wait_until(both_up, 10)
+        home.camera.set_mode(Mode.HANG)
+        assert home.reporter.wait_for(E.DEVICE_UP, "camera", 20, count=2)
+        assert home.camera_events() == [
+            "device_up",
+            "device_down",
+            "restart_started",
+            "restart_succeeded",
+            "device_up",
+        ]
+        assert home.router_events() == ["device_up"]
+        assert home.pin_states(CAMERA_PIN) == [False, True, False]
+        assert home.pin_states(ROUTER_PIN) == [False]
+        assert home.camera.boots == 2
+        started = next(e for e in home.reporter.events if e.type is E.RESTART_STARTED)
+        assert started.detail == {"attempt": 1, "devices": ["camera"]}
+
+
+def test_runner_dead_camera_ends_failed_with_one_exhaustion(
+    factory: MockFactory, tmp_path: Path
+) -> None:
+    with running_home(factory, tmp_path) as home:
+        assert home.reporter.wait_until(both_up, 10)
+        home.camera.set_mode(Mode.DEAD)
+        assert home.reporter.wait_for(E.RESTART_EXHAUSTED, "camera", 30)
+        seen = len(home.reporter.states)
+        assert home.reporter.wait_until(lambda r: len(r.states) >= seen + 2, 10)
+        assert home.camera_events() == [
+            "device_up",
+            "device_down",
+            "restart_started",
+            "restart_failed",
+            "restart_started",
+            "restart_failed",
+            "restart_exhausted",
+        ]
+        exhausted = [e for e in home.reporter.events if e.type is E.RESTART_EXHAUSTED]
+        assert exhausted[0].detail == {
+            "attempts": 2,
+            "restarts_24h": 2,
+            "reason": "2 consecutive attempts failed",
+        }
+        assert home.reporter.states[-1]["camera"].health is Health.FAILED
+        # the second attempt cycled the router too: camera-only first, then router plus camera
+        assert home.pin_states(ROUTER_PIN) == [False, True, False]
+        assert home.pin_states(CAMERA_PIN) == [False, True, False, True, False]
+    saved = json.loads((tmp_path / "state.json").read_text())
+    assert saved["camera"]["failed"] is True
+
+
+def test_runner_router_down_makes_camera_unreachable_and_cycles_router(
+    factory: MockFactory, tmp_path: Path
+) -> None:
+    with running_home(factory, tmp_path) as home:
+        assert home.reporter.wait_until(both_up, 10)
+        home.router.set_mode(Mode.HANG)
+        assert home.reporter.wait_for(E.DEVICE_UP, "camera", 20, count=2)
+        assert home.router_events() == [
+            "device_up",
+            "device_down",
+            "restart_started",
+            "restart_succeeded",
+            "device_up",
+        ]
+        assert home.camera_events() == ["device_up", "device_unreachable", "device_up"]
+        assert home.pin_states(ROUTER_PIN) == [False, True, False]
+        assert home.pin_states(CAMERA_PIN) == [False]
+
+
+def test_runner_stop_during_a_cut_restores_power_at_once(
+    factory: MockFactory, tmp_path: Path
+) -> None:
+    with running_home(factory, tmp_path, off_time_s=60) as home:
+        assert home.reporter.wait_until(both_up, 10)
+        cut, restored = threading.Event(), threading.Event()
+        factory.pin(CAMERA_PIN).listeners.append(
+            lambda p: cut.set() if p.state else restored.set() if cut.is_set() else None
+        )
+        outcome = home.runner.power_cycle("camera", home.runner.clock())
+        assert outcome.ok and outcome.detail == "power cycle started: camera"
+        assert cut.wait(5)
+        refused = home.runner.power_cycle("router", home.runner.clock())
+        assert (refused.ok, refused.detail) == (False, "a power cycle is running already")
+        home.runner.stop()
+        assert restored.wait(2), "stopping must restore power long before the 60 s off-time"
+        assert home.camera.wait_answering(5)
+        assert home.pin_states(CAMERA_PIN) == [False, True, False]
+
+
+def test_runner_command_refused_for_unknown_device(factory: MockFactory, tmp_path: Path) -> None:
+    with running_home(factory, tmp_path) as home:
+        outcome = home.runner.power_cycle("kettle", home.runner.clock())
+        assert (outcome.ok, outcome.detail) == (False, "unknown device 'kettle'")
+        assert home.runner.probe_now().ok
+
+
+class _FailingReporter(RecordingReporter):
+    """A reporter that breaks once a cut is under way, as a broken link might."""
+
+    def state(self, devices: Mapping[str, DeviceState], at: datetime) -> None:
+        super().state(devices, at)
+        if E.RESTART_STARTED in self.types():
+            raise RuntimeError("reporter broke")
+
+
+def test_runner_exception_in_the_loop_leaves_every_device_powered(
+    factory: MockFactory, tmp_path: Path
+) -> None:
+    with running_home(factory, tmp_path, off_time_s=60, reporter=_FailingReporter()) as home:
+        assert home.reporter.wait_until(both_up, 10)
+        home.camera.set_mode(Mode.HANG)
+        home.thread.join(20)
+        assert not home.thread.is_alive()
+        assert [str(e) for e in home.errors] == ["reporter broke"]
+        assert home.pin_states(CAMERA_PIN) == [False, True, False]
+        assert home.camera.wait_answering(5)
