@@ -126,3 +126,35 @@ def example_vault() -> dict[str, Any]:
     data = yaml.safe_load(proc.stdout)
     assert isinstance(data, dict)
     return data
+
+
+def issue_client_cert(pki: Path, account: str, ca_passphrase: str) -> None:
+    """What the gateway role does on the control node, for a test client."""
+    key, crt = pki / f"test-{account}.key", pki / f"test-{account}.crt"
+    genkey = ["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
+    subprocess.run(
+        [*genkey, "-out", str(key)],
+        check=True,
+        capture_output=True,
+    )
+    sign = ["-CA", str(pki / "ca.crt"), "-CAkey", str(pki / "ca.key"), "-passin", "env:CA_PASS"]
+    usage = ["-days", "2", "-addext", "extendedKeyUsage=clientAuth"]
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-new",
+            "-key",
+            str(key),
+            *sign,
+            *usage,
+            "-subj",
+            f"/CN={account}",
+            "-out",
+            str(crt),
+        ],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "CA_PASS": ca_passphrase},
+    )

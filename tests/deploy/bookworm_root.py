@@ -68,21 +68,25 @@ def root_tarball() -> Path:
 
 
 @contextmanager
-def unpacked_root(tarball: Path, target: Path) -> Iterator[Path]:
+def unpacked_root(tarball: Path) -> Iterator[Path]:
     """Unpack a root with /proc mounted (apt, pip and systemctl want it).
 
-    /dev is not bind-mounted: debootstrap made the device nodes a root needs
-    (null, zero, urandom, tty), and a bind mount left behind by a killed run
-    would expose the host's /dev to pytest's clean-up of old temporary dirs.
+    The root lives outside pytest's temporary directories (which any pytest
+    run on the machine may prune) and is removed here after /proc is
+    unmounted. /dev is not bind-mounted: debootstrap made the device nodes a
+    root needs (null, zero, urandom, tty). debootstrap writes no /etc/hosts;
+    an SD card image has one, so the root gets the same localhost lines.
     """
-    target.mkdir(parents=True)
-    subprocess.run(["tar", "-C", str(target), "-xzf", str(tarball)], check=True)
-    shutil.copy("/etc/resolv.conf", target / "etc" / "resolv.conf")
-    mounts: list[Path] = []
+    target = Path(tempfile.mkdtemp(prefix="driftvakt-rollout-", dir="/var/tmp"))
+    mounted = False
     try:
+        subprocess.run(["tar", "-C", str(target), "-xzf", str(tarball)], check=True)
+        shutil.copy("/etc/resolv.conf", target / "etc" / "resolv.conf")
+        (target / "etc" / "hosts").write_text("127.0.0.1\tlocalhost\n::1\t\tlocalhost\n")
         subprocess.run(["mount", "-t", "proc", "proc", str(target / "proc")], check=True)
-        mounts.append(target / "proc")
+        mounted = True
         yield target
     finally:
-        for mount in reversed(mounts):
-            subprocess.run(["umount", "--lazy", str(mount)], check=False)
+        if mounted:
+            subprocess.run(["umount", "--lazy", str(target / "proc")], check=True)
+        shutil.rmtree(target)

@@ -28,6 +28,7 @@ from tests.deploy.ansible_run import (
     PlayResult,
     example_vault,
     filters,
+    issue_client_cert,
     make_inventory,
     run_playbook,
 )
@@ -74,38 +75,6 @@ def _free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
-
-
-def _issue_client_cert(pki: Path, account: str, ca_passphrase: str) -> None:
-    """What the gateway role does on the control node, for a test client."""
-    key, crt = pki / f"test-{account}.key", pki / f"test-{account}.crt"
-    genkey = ["openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256"]
-    subprocess.run(
-        [*genkey, "-out", str(key)],
-        check=True,
-        capture_output=True,
-    )
-    sign = ["-CA", str(pki / "ca.crt"), "-CAkey", str(pki / "ca.key"), "-passin", "env:CA_PASS"]
-    usage = ["-days", "2", "-addext", "extendedKeyUsage=clientAuth"]
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-new",
-            "-key",
-            str(key),
-            *sign,
-            *usage,
-            "-subj",
-            f"/CN={account}",
-            "-out",
-            str(crt),
-        ],
-        check=True,
-        capture_output=True,
-        env={**os.environ, "CA_PASS": ca_passphrase},
-    )
 
 
 def _wait_ready(broker: RoleBroker, proc: subprocess.Popen[bytes], log: Path) -> None:
@@ -155,7 +124,7 @@ def role_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RoleBroker
     pki = base / "inventory" / "pki"
     broker = RoleBroker(root=root, port=port, pki=pki, first_run=first, second_run=second)
     for account in [*GATEWAYS, "central"]:
-        _issue_client_cert(pki, account, example_vault()["vault_ca_passphrase"])
+        issue_client_cert(pki, account, example_vault()["vault_ca_passphrase"])
     log = base / "mosquitto.log"
     with log.open("wb") as out:
         proc = subprocess.Popen(

@@ -12,6 +12,7 @@ second run and a --check run report nothing changed.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -19,6 +20,7 @@ import subprocess
 import time
 import tomllib
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +28,15 @@ import pytest
 
 from sim.broker_client import BrokerClient, Credentials, make_client
 from sim.errors import BrokerConnectError
-from tests.deploy.ansible_run import REPO, PlayResult, make_inventory, run_playbook
+from tests.deploy.ansible_run import (
+    REPO,
+    PlayResult,
+    example_vault,
+    filters,
+    issue_client_cert,
+    make_inventory,
+    run_playbook,
+)
 from tests.deploy.bookworm_root import root_tarball, unpacked_root
 
 pytestmark = [
@@ -41,10 +51,27 @@ pytestmark = [
 
 GATEWAY = "gw-0001"
 BROKER = "broker-test"
+LOOPBACK_DEVICES = {
+    "router": {
+        "off_time_s": 10,
+        "boot_wait_s": 180,
+        "probes": [
+            {"kind": "icmp", "host": "127.0.0.1", "role": "lan"},
+            {"kind": "tcp", "host": "127.0.0.3", "port": 9, "role": "wan"},
+        ],
+    },
+    "camera": {
+        "off_time_s": 10,
+        "boot_wait_s": 120,
+        "depends_on": "router",
+        "probes": [{"kind": "rtsp", "host": "127.0.0.2", "port": 554, "role": "lan"}],
+    },
+}
 
 
 @dataclass(frozen=True)
 class Rollout:
+    inventory: Path
     gateway_root: Path
     broker_root: Path
     port: int
@@ -74,8 +101,8 @@ def rollout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rollout]:
     seconds["root tarball (cached after the first run)"] = time.monotonic() - start
     port = _free_port()
     with (
-        unpacked_root(tarball, base / "gateway-root") as gw_root,
-        unpacked_root(tarball, base / "broker-root") as broker_root,
+        unpacked_root(tarball) as gw_root,
+        unpacked_root(tarball) as broker_root,
     ):
         chroot = {"ansible_connection": "community.general.chroot"}
         hosts = {
@@ -87,7 +114,7 @@ def rollout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rollout]:
                             GATEWAY: {
                                 **chroot,
                                 "ansible_host": str(gw_root),
-                                "gateway_router_ip": "192.168.1.1",
+                                "gateway_router_ip": "127.0.0.1",
                                 "gateway_camera_mac": "02:00:5e:10:00:01",
                             }
                         }
@@ -105,6 +132,9 @@ def rollout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rollout]:
             "broker_bind_address": "127.0.0.1",
             # A plain Debian root: no raspi-utils or python3-lgpio in its archive.
             "gateway_is_raspberry_pi_os": False,
+            # The agent really runs below: every probe target stays on this
+            # machine's loopback (the example's WAN check is a public address).
+            "gateway_devices": LOOPBACK_DEVICES,
             # The roots are x86_64 like this machine; a Pi is aarch64.
             "driftvakt_wheel_platforms": ["manylinux2014_x86_64"],
         }
@@ -113,7 +143,7 @@ def rollout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rollout]:
             start = time.monotonic()
             runs[name] = run_playbook(inventory, extra, *args)
             seconds[f"{name} run"] = time.monotonic() - start
-        yield Rollout(gw_root, broker_root, port, runs, seconds)
+        yield Rollout(base / "inventory", gw_root, broker_root, port, runs, seconds)
     print("\nrollout timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
 
 
@@ -133,22 +163,25 @@ def test_rollout_check_mode_on_a_deployed_host_changes_nothing(rollout: Rollout)
     assert check.changed == {"localhost": 0, BROKER: 0, GATEWAY: 0}, check.output[-4000:]
 
 
-def test_rollout_gateway_agent_config_is_valid_for_the_installed_agent(rollout: Rollout) -> None:
+def test_rollout_gateway_agent_config_passes_the_installed_check_config(rollout: Rollout) -> None:
     root = rollout.gateway_root
-    proc = _chroot(
-        root,
-        "/opt/driftvakt/venv/bin/python",
-        "-c",
-        "from agent.config import load_config; c = load_config('/etc/driftvakt/agent.toml');"
-        "print(c.gateway.id, c.relay_board.active_high, c.devices['router'].relay_pin,"
-        " c.devices['camera'].relay_pin, c.broker.url)",
-    )
+    agent = "/opt/driftvakt/venv/bin/driftvakt-agent"
+    proc = _chroot(root, agent, "check-config", "/etc/driftvakt/agent.toml")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    port = rollout.port
-    # Pimoroni Automation HAT: channel 1 is BCM 13, channel 2 is BCM 19, active-high.
-    assert proc.stdout.split() == [GATEWAY, "True", "13", "19", f"mqtts://localhost:{port}"]
     config = tomllib.loads((root / "etc/driftvakt/agent.toml").read_text())
+    # Pimoroni Automation HAT: channel 1 is BCM 13, channel 2 is BCM 19, active-high.
     assert config["relay_board"] == {"active_high": True, "wiring": "nc"}
+    assert (config["devices"]["router"]["relay_pin"], config["devices"]["camera"]["relay_pin"]) == (
+        13,
+        19,
+    )
+    assert config["broker"]["url"] == f"mqtts://localhost:{rollout.port}"
+    assert config["gateway"] == {
+        "tenant": "botkyrka",
+        "id": GATEWAY,
+        "probe_interval_s": 10,
+        "heartbeat_s": 30,
+    }
 
 
 def test_rollout_gateway_agent_imports_without_central_dependencies(rollout: Rollout) -> None:
@@ -204,7 +237,7 @@ def test_rollout_gateway_firmware_and_os_settings(rollout: Rollout) -> None:
 def test_rollout_secrets_are_not_world_readable(rollout: Rollout) -> None:
     gw, broker = rollout.gateway_root, rollout.broker_root
     for path in (
-        gw / "etc/driftvakt/broker.password",
+        gw / "etc/driftvakt/broker-password",
         gw / "etc/driftvakt/tls/client.key",
         broker / "etc/mosquitto/certs/server.key",
         broker / "etc/mosquitto/driftvakt.passwd",
@@ -212,43 +245,68 @@ def test_rollout_secrets_are_not_world_readable(rollout: Rollout) -> None:
         assert path.stat().st_mode & 0o007 == 0, path
 
 
-def test_rollout_gateway_connects_to_the_broker_with_its_installed_credentials(
-    rollout: Rollout,
-) -> None:
+def test_rollout_installed_agent_reports_to_the_installed_broker(rollout: Rollout) -> None:
+    """The agent, config, credentials and broker the roles installed, working together.
+
+    Mosquitto runs from the broker root with the role's files; the agent runs
+    from the gateway root with the role's agent.toml and credentials (GPIO
+    through gpiozero's mock pins: there is no relay board here). A central
+    subscriber on this machine sees the gateway come online and, after
+    SIGTERM, say why it stops and go offline.
+    """
     gw, broker_root = rollout.gateway_root, rollout.broker_root
     assert _chroot(broker_root, "systemctl", "is-enabled", "mosquitto.service").stdout.strip() == (
         "enabled"
     )
-    proc = subprocess.Popen(
-        ["chroot", str(broker_root), "mosquitto", "-c", "/etc/mosquitto/mosquitto.conf"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+    prefix = f"driftvakt/v1/botkyrka/{GATEWAY}"
+    with _running(["chroot", str(broker_root), "mosquitto", "-c", "/etc/mosquitto/mosquitto.conf"]):
+        central = _connect_with_deadline(_central_credentials(rollout), rollout.port)
+        try:
+            central.subscribe(f"{prefix}/#")
+            agent = [
+                *("chroot", str(gw), "env", "GPIOZERO_PIN_FACTORY=mock"),
+                *("/opt/driftvakt/venv/bin/driftvakt-agent", "run"),
+            ]
+            with _running(agent) as proc:
+                online = central.until(f"{prefix}/availability", timeout=30)
+                proc.terminate()
+                assert proc.wait(timeout=30) == 0
+            assert online[-1].payload == b"online"
+            stopping = central.until(f"{prefix}/availability", timeout=10)
+            assert stopping[-1].payload == b"offline"
+            events = [json.loads(m.payload) for m in stopping if m.topic == f"{prefix}/events"]
+            assert "agent_stopping" in [e["type"] for e in events]
+        finally:
+            central.close()
+
+
+def _central_credentials(rollout: Rollout) -> Credentials:
+    pki = rollout.inventory / "pki"
+    issue_client_cert(pki, "central", example_vault()["vault_ca_passphrase"])
+    return Credentials(
+        username="central",
+        password=filters().mqtt_password(example_vault()["vault_mqtt_password_seed"], "central"),
+        certfile=pki / "test-central.crt",
+        keyfile=pki / "test-central.key",
+        cafile=pki / "ca.crt",
     )
-    creds = Credentials(
-        username=GATEWAY,
-        password=(gw / "etc/driftvakt/broker.password").read_text().strip(),
-        certfile=gw / "etc/driftvakt/tls/client.crt",
-        keyfile=gw / "etc/driftvakt/tls/client.key",
-        cafile=gw / "etc/driftvakt/tls/ca.crt",
-    )
+
+
+@contextmanager
+def _running(cmd: list[str]) -> Iterator[subprocess.Popen[bytes]]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        client = _connect_with_deadline(creds, rollout.port, proc)
-        topic = f"driftvakt/v1/botkyrka/{GATEWAY}/availability"
-        client.subscribe(topic)  # granted but silent: a gateway does not read its own state
-        client.publish(topic, b"online", retain=True)
-        client.close()
+        yield proc
     finally:
-        proc.kill()
-        out = proc.communicate(timeout=10)[0].decode()
-    assert f"as {GATEWAY}" in out or GATEWAY in out, out
+        if proc.poll() is None:
+            proc.kill()
+        output = proc.communicate(timeout=10)[0].decode(errors="replace")
+        print(f"\n--- {cmd[2]} (exit {proc.returncode}) ---\n{output[-3000:]}")
 
 
-def _connect_with_deadline(
-    creds: Credentials, port: int, proc: subprocess.Popen[bytes]
-) -> BrokerClient:
+def _connect_with_deadline(creds: Credentials, port: int) -> BrokerClient:
     deadline = time.monotonic() + 15
     while True:
-        assert proc.poll() is None, "mosquitto in the broker root exited"
         try:
             return BrokerClient.connect(make_client(creds), "localhost", port)
         except BrokerConnectError:
