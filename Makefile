@@ -54,3 +54,11 @@ test-deploy: venv
 	scripts/bootstrap.sh --deploy
 	$(BIN)/pip install -q -e '.[deploy]'
 	DRIFTVAKT_TEST_DEPLOY=1 $(BIN)/pytest tests/deploy -q -s -p no:cacheprovider
+
+.PHONY: bench-engine
+bench-engine: venv
+	$(BIN)/python -m tests.bench.bench_replay
+
+.PHONY: bench-central
+bench-central: venv
+	$(BIN)/python -m tests.bench.bench_central

@@ -37,7 +37,9 @@ def _name(requirement: str) -> str:
 
 def test_agent_extra_declares_only_gateway_dependencies() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    declared = {_name(r) for r in project["dependencies"] + project["optional-dependencies"]["agent"]}
+    declared = {
+        _name(r) for r in project["dependencies"] + project["optional-dependencies"]["agent"]
+    }
     assert declared == AGENT_DEPS
 
 

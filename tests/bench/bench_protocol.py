@@ -82,7 +82,9 @@ def main() -> None:
 
     parse_rate = valid / parse_s
     json_rate = valid / json_s
-    print(f"inputs: {len(inputs)}  raised: {raised}  valid: {valid}  rejected: {len(inputs) - valid}")
+    print(
+        f"inputs: {len(inputs)}  raised: {raised}  valid: {valid}  rejected: {len(inputs) - valid}"
+    )
     print(f"all inputs: {len(inputs) / total_s:,.0f} parse calls/s")
     print(f"valid messages: {parse_rate:,.0f} parsed/s (protocol.parse)")
     print(f"baseline json.loads on the same payloads: {json_rate:,.0f}/s")

@@ -1,0 +1,122 @@
+"""Swedish text for staff: notifications, the social-journal note draft and the
+vendor fault report draft. Pure functions of the incident, the task, the
+policy and the registry entry. Client labels (personal data) never appear:
+staff find the client by gateway id in the signed-in dashboard, and the vendor
+report names equipment only (ROUTINE.md "Gaps")."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from central.engine.effects import DecisionEvent
+from central.engine.model import Incident, Task
+from central.policy import Policy
+from central.registry import Home
+
+ACTION_TEXT = {
+    "contact_homecare": (
+        "Kontakta hemtjänstgruppen: finns besök planerat? Be dem starta om router och kamera."
+    ),
+    "site_restart": (
+        "Se till att router och kamera startas om (brukaren eller utryckning) under arbetstid."
+    ),
+    "notify_night_patrol": "Kameran fungerar inte och blir troligen inte lagad före natten.",
+    "physical_visit": (
+        "Gör tillsynen fysiskt enligt planen med brukaren, starta om router och kamera "
+        "och återrapportera till digital tillsyn."
+    ),
+    "journal_note": "För in anteckningen i sociala journalen (utkast bifogat).",
+    "handover": "Kameran fungerar fortfarande inte efter besöket: larmgruppen tar över ärendet.",
+    "vendor_report": "Felanmäl till leverantören och vidarebefordra ärendenumret till IT.",
+    "verify_restored": "Kontrollera att kameran fungerar efter leverantörens åtgärd.",
+    "status_report": "Lägesrapport om driftstoppet.",
+    "it_ownership": "IT äger ärendet och driver det med leverantören tills allt fungerar.",
+    "incident_report": "Beställ incidentrapport från leverantören och följ upp den.",
+    "confirm_checks": (
+        "Driftvakt ser inte kamerorna just nu. Rapportera vilka tillsyner som misslyckas."
+    ),
+}
+EVENT_TEXT = {
+    DecisionEvent.TASK_CREATED: "Ny uppgift",
+    DecisionEvent.REMINDER: "Påminnelse",
+    DecisionEvent.ESCALATED: "Eskalerad uppgift",
+}
+KIND_TEXT = {
+    "single": "driftstopp",
+    "extensive": "omfattande driftstopp",
+    "infrastructure": "övervakningen nere",
+}
+
+
+def local(policy: Policy, when: datetime) -> str:
+    return when.astimezone(policy.tz).strftime("%Y-%m-%d %H:%M")
+
+
+def notification(
+    policy: Policy, incident: Incident, task: Task, event: DecisionEvent, home: Home | None
+) -> tuple[str, str]:
+    """Subject and body of a notification to ``task.role``."""
+    head = EVENT_TEXT.get(event, "Meddelande")
+    subject = f"{head}: {KIND_TEXT[incident.kind]} ({len(incident.gateways)} hem), {task.action}"
+    lines = [ACTION_TEXT[task.action]]
+    if task.gateway:
+        group = f", hemtjänstgrupp {home.homecare_group}" if home else ""
+        lines.append(f"Gateway {task.gateway}{group}.")
+    if task.check:
+        lines.append(f"Tillsyn kl {local(policy, task.check)}.")
+    if task.action == "status_report":
+        lines.append(f"Driftstoppet är över sedan {local(policy, incident.updated)}.")
+    if task.draft:
+        lines += ["", task.draft]
+    lines.append(f"Incident {incident.id}, öppnad {local(policy, incident.opened)}.")
+    return subject, "\n".join(lines)
+
+
+def journal_note(
+    policy: Policy, incident: Incident, visit: Task, restarted: bool, at: datetime
+) -> str:
+    """Draft of the social-journal note for a physical visit (ROUTINE.md T1d, T4)."""
+    check = local(policy, visit.check) if visit.check else local(policy, at)
+    restart = (
+        "Router och kamera startades om vid besöket." if restarted else "Ingen omstart gjordes."
+    )
+    case = (
+        f" Ärendenummer hos leverantören: {incident.case_number}." if incident.case_number else ""
+    )
+    return (
+        f"Fysisk tillsyn {check} i stället för kameratillsyn, eftersom trygghetskameran "
+        f"inte fungerade (driftstopp {local(policy, incident.opened)}, orsak: "
+        f"{REASON_TEXT.get(incident.reason, incident.reason)}). {restart}{case}"
+    )
+
+
+def vendor_report(policy: Policy, incident: Incident, homes: list[Home]) -> str:
+    """Draft fault report to the vendor: equipment only, never the client."""
+    vendor = policy.vendor
+    lines = [
+        f"Till: {vendor.get('name', '')} <{vendor.get('email', '')}>",
+        f"Telefon: {vendor.get('phone', '')}",
+        f"Felanmälan: {KIND_TEXT[incident.kind]} sedan {local(policy, incident.opened)}.",
+        f"Orsak enligt Driftvakt: {REASON_TEXT.get(incident.reason, incident.reason)}.",
+        "Berörd utrustning:",
+    ]
+    for home in homes:
+        lines.append(
+            f"- gateway {home.gateway}: kamera {home.camera_serial or 'okänt serienr'}, "
+            f"router {home.router_serial or 'okänt serienr'}"
+        )
+    return "\n".join(lines)
+
+
+REASON_TEXT = {
+    "restart_exhausted": "automatisk omstart misslyckades",
+    "no_relay": "enhet nere i hem utan omstartsrelä",
+    "silent": "gatewayen har tystnat",
+    "offline": "gatewayen är offline",
+    "check_at_risk": "kameran är inte bekräftat uppe inför en tillsyn",
+    "check_failed": "digital tillsyn kunde inte genomföras",
+    "check_failed_all": "digital tillsyn misslyckades för alla kameror",
+    "grouped": "flera hem fick driftstopp inom kort tid",
+    "broker_lost": "centralen tappade kontakten med MQTT-brokern",
+    "fleet_silent": "mer än hälften av gatewayerna tystnade samtidigt",
+}

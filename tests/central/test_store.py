@@ -1,0 +1,158 @@
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import inspect, select
+from sqlalchemy.exc import IntegrityError
+
+from central.errors import StoreError
+from central.store import Incident, OutboxMessage, ProcessedEvent, Store, audit, outbox, timers
+from central.store.db import Store as StoreClass
+
+T0 = datetime(2027, 3, 9, 9, 0, tzinfo=UTC)
+
+
+def _message(key: str, now: datetime = T0) -> OutboxMessage:
+    return OutboxMessage(
+        idempotency_key=key,
+        tenant="botkyrka",
+        channel="email",
+        recipient="larm@example.se",
+        subject="s",
+        body="b",
+        created_at=now,
+        next_attempt_at=now,
+    )
+
+
+def test_store_upgrade_creates_tables_and_is_repeatable(store: Store) -> None:
+    store.upgrade()
+    names = set(inspect(store.engine).get_table_names())
+    assert {"homes", "gateways", "incidents", "tasks", "timers", "outbox", "audit"} <= names
+    assert "alembic_version" in names
+
+
+def test_store_times_come_back_aware_utc(store: Store) -> None:
+    with store.session() as s:
+        s.add(ProcessedEvent(event_id="E1", tenant="t", gateway="g", received_at=T0))
+    with store.session() as s:
+        row = s.get(ProcessedEvent, "E1")
+        assert row is not None and row.received_at == T0 and row.received_at.tzinfo is UTC
+
+
+def test_store_event_id_is_unique(store: Store) -> None:
+    with store.session() as s:
+        s.add(ProcessedEvent(event_id="E1", tenant="t", gateway="g", received_at=T0))
+    with pytest.raises(IntegrityError), store.session() as s:
+        s.add(ProcessedEvent(event_id="E1", tenant="t", gateway="g", received_at=T0))
+
+
+def test_store_open_incident_key_is_unique(store: Store) -> None:
+    def incident(iid: str) -> Incident:
+        return Incident(
+            id=iid, tenant="t", kind="single", open_key="t/single/gw-1", opened_at=T0, updated_at=T0
+        )
+
+    with store.session() as s:
+        s.add(incident("I1"))
+    with pytest.raises(IntegrityError), store.session() as s:
+        s.add(incident("I2"))
+
+
+def test_timers_reschedule_makes_old_token_stale(store: Store) -> None:
+    with store.session() as s:
+        old = timers.schedule(s, tenant="t", owner="I1", key="ack", due=T0)
+    with store.session() as s:
+        new = timers.schedule(s, tenant="t", owner="I1", key="ack", due=T0 + timedelta(minutes=5))
+    with store.session() as s:
+        assert timers.claim_due(s, T0) == []
+        (row,) = timers.claim_due(s, T0 + timedelta(minutes=5))
+        assert timers.take(s, row.id, old) is None
+        assert timers.take(s, row.id, new) is not None
+    with store.session() as s:
+        assert timers.claim_due(s, T0 + timedelta(hours=1)) == []
+    assert old != new
+
+
+def test_timers_rollback_leaves_timer_to_fire_again(store: Store) -> None:
+    with store.session() as s:
+        timers.schedule(s, tenant="t", owner="I1", key="ack", due=T0)
+    with pytest.raises(RuntimeError), store.session() as s:
+        (row,) = timers.claim_due(s, T0)
+        assert timers.take(s, row.id, row.token) is not None
+        raise RuntimeError("crash before commit")
+    with store.session() as s:
+        assert len(timers.claim_due(s, T0)) == 1
+
+
+def test_timers_claimed_once_by_concurrent_workers(store: Store) -> None:
+    with store.session() as s:
+        for i in range(40):
+            timers.schedule(s, tenant="t", owner=f"I{i}", key="ack", due=T0)
+    taken: list[str] = []
+    lock = threading.Lock()
+
+    def worker() -> None:
+        while True:
+            with store.session() as s:
+                rows = timers.claim_due(s, T0, limit=3)
+                got = [r.owner for r in rows if timers.take(s, r.id, r.token) is not None]
+            with lock:
+                taken.extend(got)
+            if not rows:
+                return
+
+    threads = [threading.Thread(target=worker) for _ in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(taken) == sorted(f"I{i}" for i in range(40))
+
+
+def test_outbox_idempotency_key_added_once(store: Store) -> None:
+    with store.session() as s:
+        assert outbox.enqueue(s, _message("k1"))
+        assert not outbox.enqueue(s, _message("k1"))
+    with store.session() as s:
+        assert len(list(s.scalars(select(OutboxMessage)))) == 1
+
+
+def test_outbox_backoff_doubles_then_dead(store: Store) -> None:
+    backoff = outbox.Backoff(base_s=1, max_s=4, max_attempts=4)
+    with store.session() as s:
+        outbox.enqueue(s, _message("k1"))
+    now, delays = T0, []
+    for _ in range(4):
+        with store.session() as s:
+            (row,) = outbox.claim(s, now)
+            assert outbox.claim(s, now) == []  # leased
+            status = outbox.mark_failed(s, row.id, now, "refused", backoff, permanent=False)
+            after = s.get(OutboxMessage, row.id)
+            assert after is not None
+            delays.append((after.next_attempt_at - now).total_seconds())
+            now = after.next_attempt_at
+    assert delays[:3] == [1, 2, 4] and status == "dead"
+    with store.session() as s:
+        (dead,) = outbox.dead_letters(s)
+        assert dead.attempts == 4 and dead.last_error == "refused"
+        assert outbox.retry_dead(s, dead.id, now)
+        assert outbox.claim(s, now)[0].attempts == 1
+
+
+def test_audit_is_append_only(store: Store) -> None:
+    with store.session() as s:
+        audit.record(s, at=T0, tenant="t", kind="human", actor="anna", detail={"action": "ack"})
+    with store.session() as s:
+        (entry,) = audit.entries(s)
+        assert entry.detail == {"action": "ack"} and entry.actor == "anna"
+    with pytest.raises(StoreError, match="append-only"), store.session() as s:
+        (entry,) = audit.entries(s)
+        entry.actor = "someone else"
+
+
+def test_store_unreachable_database_names_url() -> None:
+    db = StoreClass("postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
+    with pytest.raises(StoreError, match=r"cannot reach the database .*127\.0\.0\.1:1/none") as err:
+        db.check()
+    assert "secret" not in str(err.value)

@@ -1,0 +1,180 @@
+"""Silence, offline, duplicates and our own blindness (ROUTINE.md "What the
+product changes"): a silent gateway becomes an outage after the 10-minute
+grace; ``agent_stopping`` with ``expected_back_s`` delays it; more than half
+of the fleet silent within 5 minutes, or the broker lost, opens one
+infrastructure incident and no visits from silence alone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from central.engine import BrokerLost, BrokerRestored, CheckFailed, GatewayMessage
+from tests.engine.helpers import Run, availability, event, local, registry, snapshot
+
+GWS = ("gw-a", "gw-b", "gw-c", "gw-d", "gw-e")
+
+
+def fleet(checks: str = "22:30 01:30 04:30") -> Run:
+    return Run(registry([f"{gw},g1,{checks},yes,yes,C,R," for gw in GWS]))
+
+
+def everyone_reports(run: Run, when: datetime, heartbeat_s: int = 3600) -> None:
+    for gw in GWS:
+        run.report(when, gw, heartbeat_s=heartbeat_s)
+
+
+def test_liveness_silent_gateway_opens_outage_after_grace() -> None:
+    run = fleet()
+    t = local("2027-03-09 10:00")
+    everyone_reports(run, t)
+    run.report(t + timedelta(minutes=1), "gw-a", heartbeat_s=60)
+    run.alive(t + timedelta(minutes=2), t + timedelta(minutes=40), skip=("gw-a",))
+    opened = [
+        (d.at, d.gateways, d.reason.split(";")[0])
+        for d in run.decisions
+        if d.event.value == "incident_opened"
+    ]
+    # silent after 2 missed heartbeats (10:03), an outage 10 minutes later
+    assert opened == [(t + timedelta(minutes=13), ("gw-a",), "silent")]
+
+
+def test_liveness_agent_stopping_expected_back_delays_outage() -> None:
+    run = fleet()
+    t = local("2027-03-09 10:00")
+    everyone_reports(run, t)
+    stop = event(
+        "gw-a", "agent_stopping", None, detail={"reason": "upgrade", "expected_back_s": 1800}
+    )
+    run.at(t + timedelta(minutes=1), stop, availability("gw-a", "offline"))
+    run.alive(t + timedelta(minutes=2), t + timedelta(hours=1), skip=("gw-a",))
+    opened = [
+        (d.at, d.reason.split(";")[0]) for d in run.decisions if d.event.value == "incident_opened"
+    ]
+    assert opened == [(t + timedelta(minutes=1 + 30 + 10), "offline")]
+
+
+def test_liveness_gateway_back_within_grace_opens_nothing() -> None:
+    run = fleet()
+    t = local("2027-03-09 10:00")
+    everyone_reports(run, t)
+    run.at(t + timedelta(minutes=1), availability("gw-a", "offline"))
+    run.at(t + timedelta(minutes=8), availability("gw-a", "online"))
+    run.alive(t + timedelta(minutes=8), t + timedelta(hours=1))
+    assert run.decisions == []
+
+
+def test_liveness_silence_missing_a_check_still_gets_its_visit() -> None:
+    run = fleet(checks="22:30")
+    t = local("2027-03-09 22:10")
+    everyone_reports(run, t)
+    run.report(t + timedelta(minutes=5), "gw-a", heartbeat_s=30)
+    run.alive(t + timedelta(minutes=6), t + timedelta(hours=1), skip=("gw-a",))
+    visits = [(d.at, d.check) for d in run.tasks("physical_visit")]
+    assert visits == [(local("2027-03-09 22:26"), local("2027-03-09 22:30"))]
+
+
+def test_liveness_duplicate_event_changes_nothing() -> None:
+    run = fleet()
+    t = local("2027-03-09 10:00")
+    everyone_reports(run, t)
+    message = event("gw-a", "restart_exhausted", id="01DUPLICATE")
+    first = run.engine.handle(GatewayMessage(t + timedelta(minutes=1), message))
+    again = run.engine.handle(GatewayMessage(t + timedelta(minutes=2), message))
+    assert first and again == []
+
+
+def test_liveness_fleet_silent_opens_one_infrastructure_incident_no_visits() -> None:
+    run = fleet()
+    t = local("2027-03-09 21:00")
+    everyone_reports(run, t, heartbeat_s=60)
+    run.alive(t + timedelta(minutes=1), t + timedelta(hours=3), skip=GWS[:3])
+    kinds = {(d.kind, d.event.value, d.role, d.action) for d in run.decisions}
+    assert kinds == {
+        ("infrastructure", "incident_opened", "it_funktion", None),
+        ("infrastructure", "task_created", "it_funktion", "it_ownership"),
+        ("infrastructure", "task_created", "jour", "status_report"),
+        ("infrastructure", "task_created", "digital_tillsyn", "confirm_checks"),
+        ("infrastructure", "reminder", "it_funktion", "it_ownership"),
+        ("infrastructure", "reminder", "digital_tillsyn", "confirm_checks"),
+        ("infrastructure", "escalated", "jour", "it_ownership"),
+        ("infrastructure", "escalated", "jour", "confirm_checks"),
+        ("infrastructure", "reminder", "jour", "it_ownership"),
+        ("infrastructure", "reminder", "jour", "confirm_checks"),
+    }
+    assert len([d for d in run.decisions if d.event.value == "incident_opened"]) == 1
+
+
+def test_liveness_sight_back_closes_infrastructure_and_restarts_grace() -> None:
+    run = fleet()
+    t = local("2027-03-09 10:00")
+    everyone_reports(run, t, heartbeat_s=60)
+    run.alive(t + timedelta(minutes=1), t + timedelta(minutes=30), skip=GWS[:3])
+    back = t + timedelta(minutes=30)
+    run.report(back, "gw-b", heartbeat_s=60)
+    run.report(back, "gw-c", heartbeat_s=60)
+    run.alive(back + timedelta(minutes=1), back + timedelta(minutes=40), skip=("gw-a",))
+    rows = [
+        (d.at, d.kind, d.event.value, d.gateways)
+        for d in run.decisions
+        if d.event.value in ("incident_opened", "incident_closed")
+    ]
+    assert rows == [
+        (t + timedelta(minutes=2), "infrastructure", "incident_opened", ()),
+        (back, "infrastructure", "incident_closed", ()),
+        (back + timedelta(minutes=10), "single", "incident_opened", ("gw-a",)),
+    ]
+
+
+def test_liveness_broker_lost_blind_until_restored_and_fleet_heard() -> None:
+    run = fleet()
+    t = local("2027-03-09 23:00")
+    everyone_reports(run, t, heartbeat_s=60)
+    run.feed(BrokerLost(t + timedelta(minutes=1)))
+    run.until(t + timedelta(hours=2))
+    restored = t + timedelta(hours=2)
+    run.feed(BrokerRestored(restored))
+    for gw in GWS:
+        run.report(restored + timedelta(seconds=5), gw, heartbeat_s=60)
+    run.alive(restored + timedelta(minutes=1), restored + timedelta(minutes=30))
+    opened = [
+        (d.kind, d.reason.split(";")[0])
+        for d in run.decisions
+        if d.event.value == "incident_opened"
+    ]
+    assert opened == [("infrastructure", "broker_lost")]
+    assert run.tasks("physical_visit") == []
+    closed = [d.at for d in run.decisions if d.event.value == "incident_closed"]
+    assert closed == [restored + timedelta(seconds=5)]
+
+
+def test_liveness_blind_human_report_still_gives_visit() -> None:
+    run = fleet()
+    t = local("2027-03-09 23:00")
+    everyone_reports(run, t, heartbeat_s=60)
+    run.feed(BrokerLost(t + timedelta(minutes=1)))
+    run.feed(CheckFailed(local("2027-03-10 01:31"), "gw-c", local("2027-03-10 01:30")))
+    visits = sorted((d.gateways, d.check) for d in run.tasks("physical_visit"))
+    assert visits == [
+        (("gw-c",), local("2027-03-10 01:30")),
+        (("gw-c",), local("2027-03-10 04:30")),
+    ]
+
+
+def test_liveness_snapshot_older_than_seen_is_ignored() -> None:
+    run = fleet()
+    t = local("2027-03-09 10:00")
+    everyone_reports(run, t)
+    run.at(t + timedelta(minutes=1), snapshot("gw-a", camera="up", seq=100, heartbeat_s=3600))
+    run.at(t + timedelta(minutes=2), snapshot("gw-a", camera="failed", seq=99))
+    assert run.decisions == []
+
+
+def test_liveness_late_outbox_event_older_than_snapshot_changes_no_health() -> None:
+    run = fleet(checks="22:30")
+    t = local("2027-03-09 22:00")
+    everyone_reports(run, t)
+    run.at(t + timedelta(minutes=1), snapshot("gw-a", camera="up", seq=100, heartbeat_s=3600))
+    run.at(t + timedelta(minutes=2), event("gw-a", "restart_exhausted", seq=40))
+    run.until(t + timedelta(minutes=40))
+    assert run.decisions == []
+    assert run.engine.homes["gw-a"].health["camera"] == "up"
