@@ -12,7 +12,7 @@ demo: bootstrap venv
 test: bootstrap venv lint typecheck pytest
 
 bootstrap:
-	@scripts/bootstrap.sh
+	@scripts/bootstrap.sh --browser
 
 venv: $(STAMP)
 
@@ -58,6 +58,10 @@ test-deploy: venv
 .PHONY: bench-engine
 bench-engine: venv
 	$(BIN)/python -m tests.bench.bench_replay
+
+.PHONY: bench-agent
+bench-agent: venv bootstrap
+	$(BIN)/python -m tests.bench.bench_agent
 
 .PHONY: bench-central
 bench-central: venv

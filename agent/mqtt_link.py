@@ -357,7 +357,10 @@ class MqttLink:
             if expected_back_s is not None:
                 detail["expected_back_s"] = expected_back_s
             self.event(EventType.AGENT_STOPPING, None, detail, self._clock())
-        if self._connected and self.wait_drained(timeout):
+        if self._connected:
+            # offline even if the outbox did not drain: a clean DISCONNECT suppresses the will,
+            # and a retained "online" must not outlive the agent.
+            self.wait_drained(timeout)
             offline = Availability.OFFLINE.to_payload()
             topic = self.settings.topic(TopicKind.AVAILABILITY)
             info = self.client.publish(topic, offline, qos=1, retain=True)

@@ -73,7 +73,8 @@ class _StatusReporter:
             self.notifier.status(status)
 
 
-def _stop_reason(received: list[int], reason_file: Path) -> dict[str, Any]:
+def stop_reason(received: list[int], reason_file: Path) -> dict[str, Any]:
+    """Why the agent stops, for ``agent_stopping``: the maintenance file, else the signal."""
     try:
         data = json.loads(reason_file.read_text())
         if isinstance(data, dict) and isinstance(data.get("reason"), str):
@@ -111,7 +112,7 @@ def run(
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, on_signal)
     try:
-        return _serve(config, relays, stop, lambda: _stop_reason(received, reason_file))
+        return _serve(config, relays, stop, lambda: stop_reason(received, reason_file))
     finally:
         relays.close()  # restores power (again) before releasing the pins
 

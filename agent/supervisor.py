@@ -66,12 +66,18 @@ class Supervisor:
         self._cycle_until: datetime | None = None
 
     def observe(self, results: Mapping[str, DeviceResult], now: datetime) -> Decision:
-        """Feed one probe round (any subset of the devices)."""
+        """Feed one probe round (any subset of the devices).
+
+        A failure while the parent is failing too, but not yet ``down``, is held
+        back: the parent may be the cause, and the next rounds will tell.
+        """
         events: list[DeviceEvent] = []
         for name in self.order:
-            if name in results:
-                down = self._parent_down(name)
-                events += self.health[name].observe(results[name], now, parent_down=down)
+            result = results.get(name)
+            if result is None or (not result.ok and self._parent_suspect(name)):
+                continue
+            down = self._parent_down(name)
+            events += self.health[name].observe(result, now, parent_down=down)
         return self._decide(events, now)
 
     def tick(self, now: datetime) -> Decision:
@@ -128,6 +134,12 @@ class Supervisor:
     def _parent_down(self, name: str) -> bool:
         parent = self.specs[name].timing.parent
         return parent is not None and self.health[parent].state in _NOT_UP
+
+    def _parent_suspect(self, name: str) -> bool:
+        parent = self.specs[name].timing.parent
+        return (
+            parent is not None and self.health[parent].failures > 0 and not self._parent_down(name)
+        )
 
     def _decide(self, events: list[DeviceEvent], now: datetime) -> Decision:
         for event in events:

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from central.errors import ConfigError, Problem
+from central.web.settings import WebConfig
 from protocol import is_tenant
 
 _PHONE_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
@@ -244,6 +245,7 @@ class CentralConfig(_Section):
     addresses: Addresses = Field(default_factory=Addresses)
     links: LinksConfig
     timing: TimingConfig = Field(default_factory=TimingConfig)
+    web: WebConfig = Field(default_factory=WebConfig)
 
     @field_validator("tenants")
     @classmethod

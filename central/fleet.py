@@ -49,6 +49,7 @@ class GatewayState:
                 "health": d.health.value,
                 "since": format_time(d.since),
                 "auto_restart": d.auto_restart,
+                "restarts_24h": d.restarts_24h,
             }
             for name, d in self.snapshot.devices.items()
         }

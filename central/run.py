@@ -29,6 +29,8 @@ from central.notify import Channel, ElksSms, EmailChannel, MqttChannel, SmsChann
 from central.notify.worker import OutboxWorker
 from central.service import Service, utcnow
 from central.store import Store, outbox
+from central.web.server import WebServer, WebServerError
+from central.web.server import for_central as web_for_central
 
 log = logging.getLogger("driftvakt.central")
 
@@ -70,6 +72,7 @@ class Central:
         self._service: Service | None = None
         self.worker: OutboxWorker | None = None
         self.ingest: Ingest | None = None
+        self.web: WebServer | None = None
         self._stopping = threading.Event()
 
     def start(self) -> Central:
@@ -90,6 +93,9 @@ class Central:
         self.worker.start()
         self.ingest = Ingest(self.inbox, service.apply)
         self.ingest.start()
+        if self.config.web.enabled:
+            self.web = web_for_central(self).start()
+            log.info("dashboard on http://%s:%d", self.config.web.host, self.web.port)
         log.info("driftvakt-central running for %s", ", ".join(self.config.tenants))
         return self
 
@@ -151,6 +157,9 @@ class Central:
     def close(self) -> None:
         """Stop everything in order; safe to call again."""
         self._stopping.set()
+        if self.web is not None:
+            self.web.close()
+            self.web = None
         if self._service is not None:
             self._service.stopping.set()
         if self.ingest is not None:
@@ -180,7 +189,7 @@ def run_service(config: CentralConfig) -> int:
     signal.signal(signal.SIGINT, lambda *_: central.stop())
     try:
         central.start()
-    except (StoreError, BrokerError) as exc:
+    except (StoreError, BrokerError, WebServerError) as exc:
         print(f"driftvakt-central: {exc}", file=sys.stderr)
         central.close()
         return 3

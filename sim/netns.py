@@ -11,6 +11,9 @@ from __future__ import annotations
 import itertools
 import os
 import subprocess
+import threading
+import time
+from pathlib import Path
 
 from sim.pins import PowerLine
 
@@ -56,7 +59,18 @@ class NetnsDevice:
         return self
 
     def power(self, on: bool) -> None:
+        """Take the device's end of the link up or down; returns once the host end agrees."""
         _ip("-n", self.namespace, "link", "set", self.device_if, "up" if on else "down")
+        state = Path(f"/sys/class/net/{self.host_if}/operstate")
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            if (state.read_text().strip() == "up") == on:
+                # forget an address resolution that failed while the link was down, so that
+                # the next packet asks again at once instead of after the retransmit timer
+                _ip("neigh", "flush", "dev", self.host_if)
+                return
+            threading.Event().wait(0.01)
+        raise TimeoutError(f"{self.host_if} did not go {'up' if on else 'down'} within 5 s")
 
     def close(self) -> None:
         """Delete the namespace (and with it the veth pair). Safe to call again."""

@@ -8,7 +8,9 @@ from pathlib import Path
 
 from gpiozero.pins.mock import MockFactory
 
+from agent.relay import RelayBank
 from agent.reporting import RecordingReporter
+from agent.runner import Runner
 from protocol import DeviceState, EventType, Health
 from sim.devices import Mode
 from tests.agent.homes import CAMERA_PIN, ROUTER_PIN, running_home
@@ -138,3 +140,26 @@ def test_runner_exception_in_the_loop_leaves_every_device_powered(
         assert [str(e) for e in home.errors] == ["reporter broke"]
         assert home.pin_states(CAMERA_PIN) == [False, True, False]
         assert home.camera.wait_answering(5)
+
+
+def test_runner_keeps_failed_and_budget_across_restarts(
+    factory: MockFactory, tmp_path: Path
+) -> None:
+    with running_home(factory, tmp_path) as home:
+        assert home.reporter.wait_until(both_up, 10)
+        home.camera.set_mode(Mode.DEAD)
+        assert home.reporter.wait_for(E.RESTART_EXHAUSTED, "camera", 30)
+        config = home.runner.config
+    (tmp_path / "broken").write_text("{not json")
+    with RelayBank.from_config(config, pin_factory=factory) as relays:
+        again = Runner(config, RecordingReporter(), relays)
+        assert again.snapshot()["camera"].health is Health.FAILED
+        assert again.snapshot()["camera"].restarts_24h == 2
+        assert again.supervisor.health["camera"].armed
+        broken = config.model_copy(
+            update={
+                "gateway": config.gateway.model_copy(update={"state_file": tmp_path / "broken"})
+            }
+        )
+        fresh = Runner(broken, RecordingReporter(), relays)
+        assert fresh.snapshot()["camera"].health is Health.UNKNOWN

@@ -83,6 +83,24 @@ def test_supervisor_router_dead_makes_camera_unreachable_and_cycles_router() -> 
     ]
 
 
+def test_supervisor_camera_failing_first_is_still_unreachable_when_the_router_goes_down() -> None:
+    home = armed_home()
+    home.round(router=True, camera=False)
+    home.rounds(3, router=False, camera=False)
+    assert home.take_events() == [
+        ("device_down", "router"),
+        ("device_unreachable", "camera"),
+        ("restart_started", "router"),
+    ]
+
+
+def test_supervisor_camera_failures_count_again_once_the_router_answers() -> None:
+    home = armed_home()
+    home.round(router=False, camera=False)
+    home.rounds(3, router=True, camera=False)
+    assert home.take_events() == [("device_down", "camera"), ("restart_started", "camera")]
+
+
 def test_supervisor_success_resets_the_consecutive_count() -> None:
     home = armed_home()
     for _ in range(5):

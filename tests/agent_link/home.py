@@ -34,6 +34,7 @@ FAST = {
     "down_after": 2,
     "arm_after": 1,
     "max_consecutive": 2,
+    "max_per_24h": 20,
     "off_time_s": 0.2,
     "boot_wait_s": 1.5,
     "boot_delay_s": 0.2,
@@ -114,7 +115,7 @@ arm_after = {int(t["arm_after"])}
 
 [restart]
 max_consecutive = {int(t["max_consecutive"])}
-max_per_24h = 20
+max_per_24h = {int(t["max_per_24h"])}
 min_gap_s = 0
 backoff_base_s = 0
 backoff_max_s = 0

@@ -6,14 +6,23 @@ import contextlib
 import re
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from agent.config import load_config
+from agent.mqtt_link import LinkSettings, MqttLink
+from agent.outbox import Outbox
+from agent.relay import RelayBank
+from agent.runner import Runner
+from protocol import Command, CommandResult, CommandType, TopicKind, gateway_topic
 from sim.broker import Broker
 from sim.devices import Mode
+from sim.pins import FilePinFactory
 from tests.agent_link.conftest import LINK_GATEWAYS, TENANT
 from tests.agent_link.home import CAMERA_PIN, AgentHome, Watcher, agent_command, wait_until
 
@@ -100,6 +109,18 @@ def test_agent_router_dead_makes_camera_unreachable_and_cycles_router_first(
     assert starts[0] == "router"
     assert "device_down" not in watcher.types("camera")
     assert watcher.types("router")[:3] == ["device_up", "device_down", "restart_started"]
+
+
+def test_agent_sigterm_during_cut_restores_power_at_once(
+    link_broker: Broker, make_home: Callable[..., AgentHome]
+) -> None:
+    home = make_home(link_broker, LINK_GATEWAYS[15], timing={"off_time_s": 60})
+    with _running(link_broker, home) as watcher:
+        home.hang_camera()
+        wait_until(lambda: home.relay_cut(CAMERA_PIN), 10)
+    assert not home.relay_cut(CAMERA_PIN)  # long before the 60 s off-time
+    assert watcher.types()[-2:] == ["restart_started", "agent_stopping"]
+    assert home.camera.wait_answering(5)
 
 
 def test_agent_sigkill_during_cut_power_is_back_within_2_s_of_next_start(
@@ -213,3 +234,78 @@ def test_agent_notifies_systemd_ready_watchdog_and_stopping(
     shown = state.stdout
     assert f"gateway {TENANT}/{home.gateway}" in shown
     assert re.search(r"camera\s+up\s+since", shown)
+
+
+@contextlib.contextmanager
+def _in_process(home: AgentHome) -> Iterator[MqttLink]:
+    """The agent's parts wired as ``run`` wires them, in this process, with a clock
+    taken as synchronised (this machine's is not): what commands need."""
+    config = load_config(home.config)
+    relays = RelayBank.from_config(config, FilePinFactory(home.pins))
+    outbox = Outbox(config.gateway.outbox)
+    link = MqttLink(
+        LinkSettings.from_config(config), outbox, devices=tuple(config.devices), synced=lambda: True
+    )
+    runner = Runner(config, link, relays)
+    link.target = runner
+    stop = threading.Event()
+    loop = threading.Thread(target=runner.run, args=(stop,))
+    link.start()
+    loop.start()
+    try:
+        yield link
+    finally:
+        stop.set()
+        loop.join()
+        link.stop("test")
+        relays.close()
+        outbox.close()
+
+
+def test_agent_power_cycle_command_counts_against_the_restart_budget(
+    link_broker: Broker, make_home: Callable[..., AgentHome]
+) -> None:
+    home = make_home(link_broker, LINK_GATEWAYS[16], timing={"max_per_24h": 1})
+    cmd = gateway_topic(TENANT, home.gateway, TopicKind.CMD)
+    results = gateway_topic(TENANT, home.gateway, TopicKind.CMD_RESULT)
+    with link_broker.client("central") as client, _in_process(home):
+        watcher = Watcher(client, home.gateway)
+        watcher.wait(_up)
+        client.publish(cmd, _command("01JCMDE2E0000000000000001"))
+        watcher.wait(lambda w: w.types("camera")[-2:] == ["restart_succeeded", "device_up"])
+        client.publish(cmd, _command("01JCMDE2E0000000000000002"))
+        watcher.wait(lambda w: "command_rejected" in w.types("camera"))
+        answers = [
+            CommandResult.model_validate_json(m.payload)
+            for m in watcher.messages + client.received()
+            if m.topic == results
+        ]
+    assert home.camera.boots == 2  # one cycle: the first command's
+    assert [(a.id, a.ok) for a in answers] == [
+        ("01JCMDE2E0000000000000001", True),
+        ("01JCMDE2E0000000000000002", False),
+    ]
+    assert answers[0].detail == "power cycle started: camera"
+    rejected = [e for e in watcher.events("camera") if e.type == "command_rejected"]
+    assert rejected[0].detail["command_id"] == "01JCMDE2E0000000000000002"
+    assert rejected[0].detail["reason"] == answers[1].detail
+    assert "24 h" in answers[1].detail or "24h" in answers[1].detail, answers[1].detail
+    assert watcher.types("camera")[:4] == [
+        "device_up",
+        "restart_started",
+        "restart_succeeded",
+        "device_up",
+    ]
+
+
+def _command(command_id: str) -> bytes:
+    now = datetime.now(UTC)
+    return Command(
+        v=1,
+        id=command_id,
+        ts=now,
+        type=CommandType.POWER_CYCLE,
+        device="camera",
+        by="op-7",
+        expires=now + timedelta(minutes=5),
+    ).to_payload()

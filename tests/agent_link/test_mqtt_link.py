@@ -276,3 +276,19 @@ def test_link_rejects_expired_malformed_and_over_budget_commands(
     rejected = [(e.device, e.detail.get("command_id")) for e in events_in(seen, gw)]
     assert rejected == [(None, "01JCMDEXPIRED"), (None, None), ("router", "01JCMDBUDGET")]
     assert target.calls == [("power_cycle", "router"), ("probe_now", "all")]
+
+
+def test_link_confirms_a_burst_in_order_despite_fast_acks(
+    link_broker: Broker, make_link: Callable[..., MqttLink]
+) -> None:
+    gw = LINK_GATEWAYS[14]
+    with central(link_broker, gw) as sub:
+        link = make_link(settings_for(link_broker, gw))
+        link.start()
+        assert link.wait_connected(10)
+        for n in range(300):  # loopback acks often beat publish() back: the mid race
+            link.event(EventType.DEVICE_DOWN, "camera", {"n": n}, T0)
+        seen = gather(sub, _topic(gw, TopicKind.EVENTS), 300)
+        assert link.wait_drained(10)
+    assert [e.detail["n"] for e in events_in(seen, gw)] == list(range(300))
+    assert link._flight.rows() == set()

@@ -81,6 +81,7 @@ def make_config(
         "smtp": {"host": "127.0.0.1", "port": smtp_port, "security": "none", "timeout_s": 2},
         "sms": {"url": sms_url, "username": "u-test", "password": "p-test"},
         "links": {"secret": "s" * 32, "public_url": "https://driftvakt.test"},
+        "web": {"port": 0},  # the dashboard on a free port: tests may overlap
         "timing": {
             "timer_poll_s": 0.05,
             "outbox_poll_s": 0.05,

@@ -1,0 +1,184 @@
+"""Staff actions through the JSON API of the running service: each reaches the
+real engine through the real service and shows in what the dashboard reads."""
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+
+from sim.broker import Broker
+from tests.central.harness import FakeClock
+from tests.web.conftest import PASSWORD
+from tests.web.stack import Stack, running_stack, wait_for
+
+NIGHT = datetime(2027, 3, 9, 23, 30, tzinfo=UTC)  # 00:30 in Stockholm, a Tuesday night
+
+
+@pytest.fixture
+def stack(broker: Broker, tmp_path: Path) -> Iterator[Stack]:
+    with running_stack(broker, tmp_path, FakeClock(NIGHT)) as running:
+        yield running
+
+
+def _api(stack: Stack, username: str) -> httpx.Client:
+    client = httpx.Client(base_url=stack.url, timeout=10)
+    token = client.post("/api/session", json={"username": username, "password": PASSWORD})
+    assert token.status_code == 200, token.text
+    client.headers["Authorization"] = f"Bearer {token.json()['token']}"
+    return client
+
+
+def test_service_camera_failure_makes_visits_that_staff_work_through(stack: Stack) -> None:
+    stack.heartbeat_all({})
+    stack.state("gw-17", "failed", restarts=3)
+    stack.event("gw-17", "restart_exhausted")
+    natt, larm = _api(stack, "natt"), _api(stack, "larm")
+    todo = wait_for("the visits", lambda: natt.get("/api/visits").json()["todo"])
+    assert [(v["gateway"], v["label"]) for v in todo] == [
+        ("gw-17", "Greta Andersson"),
+        ("gw-17", "Greta Andersson"),
+    ]
+    first = todo[0]
+    assert (
+        natt.post(f"/api/tasks/{first['id']}/ack", json={"comment": "åker nu"}).status_code == 200
+    )
+    acked = natt.get("/api/visits").json()["todo"][0]
+    assert (acked["status"], acked["acknowledged_by"]) == ("acknowledged", "natt")
+
+    incident = first["incident"]
+    case = larm.post(f"/api/incidents/{incident}/vendor-case", json={"case_number": "PH-4711"})
+    assert case.status_code == 200, case.text
+    detail = larm.get(f"/api/incidents/{incident}").json()
+    assert detail["vendor_case"] == "PH-4711"
+    humans = [
+        (e["actor"], e["detail"].get("action")) for e in detail["timeline"] if e["kind"] == "human"
+    ]
+    assert ("natt", "acknowledge") in humans
+    assert ("natt", "comment") in humans
+    assert ("larm", "vendor_case") in humans
+
+    done = natt.post(f"/api/visits/{first['id']}/done", json={"restarted": True})
+    assert done.status_code == 200, done.text
+    made = natt.get("/api/visits").json()["done"]
+    assert [v["id"] for v in made] == [first["id"]]
+    note = made[0]["journal_note"]
+    assert note is not None and note["status"] == "open"
+    assert note["text"]
+    filed = natt.post(f"/api/tasks/{note['task']}/done", json={})
+    assert filed.status_code == 200, filed.text
+    assert natt.get("/api/visits").json()["done"][0]["journal_note"]["status"] == "done"
+
+
+def test_service_api_hides_labels_from_roles_without_them(stack: Stack) -> None:
+    stack.heartbeat_all({})
+    stack.state("gw-17", "failed")
+    stack.event("gw-17", "restart_exhausted")
+    natt, drift, it = _api(stack, "natt"), _api(stack, "drift"), _api(stack, "it")
+    wait_for("an incident", lambda: natt.get("/api/incidents").json())
+    wait_for(
+        "the board",
+        lambda: any(h["state"] == "atgard" for h in natt.get("/api/fleet").json()["homes"]),
+    )
+    for path in (
+        "/api/fleet",
+        "/api/incidents",
+        "/api/tasks?role=*",
+        "/api/gateways/botkyrka/gw-17",
+    ):
+        assert "Greta" not in drift.get(path).text, path
+    incident = natt.get("/api/incidents").json()[0]["id"]
+    for client in (drift, it):
+        text = client.get(f"/api/incidents/{incident}").text
+        assert "Greta" not in text and "Andersson" not in text
+    assert "Greta Andersson" in natt.get("/api/fleet").text
+    assert "Greta Andersson" in natt.get(f"/api/incidents/{incident}").text
+
+
+def test_service_failed_check_for_all_cameras_opens_an_incident(stack: Stack) -> None:
+    stack.heartbeat_all({})
+    stack.settle()
+    tillsyn, larm = _api(stack, "tillsyn"), _api(stack, "larm")
+    reply = tillsyn.post("/api/check-failed", json={"tenant": "botkyrka", "gateway": None})
+    assert reply.status_code == 200, reply.text
+    incidents = wait_for("an incident", lambda: larm.get("/api/incidents").json())
+    assert {g for i in incidents for g in i["gateways"]} >= {"gw-17", "gw-18", "gw-19"}
+    assert tillsyn.post("/api/check-failed", json={"tenant": "nacka"}).status_code == 404
+
+
+def test_service_power_cycle_is_sent_as_cmd_and_its_result_shown(stack: Stack) -> None:
+    stack.heartbeat_all({})
+    gw = stack.gateway("gw-18")
+    gw.subscribe("driftvakt/v1/botkyrka/gw-18/cmd")
+    drift = _api(stack, "drift")
+    sent = drift.post("/api/gateways/botkyrka/gw-18/power-cycle", json={"device": "camera"})
+    assert sent.status_code == 202, sent.text
+    command_id = sent.json()["command"]
+    received = gw.until("driftvakt/v1/botkyrka/gw-18/cmd")
+    import json
+
+    cmd = json.loads(received[-1].payload)
+    assert (cmd["id"], cmd["type"], cmd["device"], cmd["by"]) == (
+        command_id,
+        "power_cycle",
+        "camera",
+        "drift",
+    )
+    result = {
+        "v": 1,
+        "id": command_id,
+        "ts": "2027-03-09T23:30:05Z",
+        "ok": True,
+        "detail": "camera power-cycled",
+    }
+    gw.publish("driftvakt/v1/botkyrka/gw-18/cmd/result", json.dumps(result))
+    shown = wait_for(
+        "the result",
+        lambda: [
+            c for c in drift.get("/api/gateways/botkyrka/gw-18").json()["commands"] if c["ok"]
+        ],
+    )
+    assert shown[0]["detail"] == "camera power-cycled"
+
+
+def test_service_metrics_and_healthz(stack: Stack) -> None:
+    stack.heartbeat_all({"gw-19": "down"})
+    stack.settle()
+    with httpx.Client(base_url=stack.url) as anon:
+        assert anon.get("/metrics").status_code == 401
+        health = anon.get("/healthz")
+        assert health.status_code == 200 and health.json()["database"] == "ok"
+        text = wait_for(
+            "the metrics",
+            lambda: (lambda t: 'health="down"' in t and t)(
+                anon.get("/metrics", headers={"Authorization": "Bearer " + "m" * 20}).text
+            ),
+        )
+    assert "driftvakt_messages_received_total" in text
+    assert 'driftvakt_devices{device="camera",health="down"} 1' in text
+    assert "driftvakt_gateways_online 3" in text
+    assert 'driftvakt_tasks{state="open"}' in text
+
+
+def test_service_signed_link_from_a_message_acknowledges_after_sign_in(stack: Stack) -> None:
+    stack.heartbeat_all({})
+    stack.state("gw-18", "failed")
+    stack.event("gw-18", "restart_exhausted")
+    natt = _api(stack, "natt")
+    todo = wait_for("the visits", lambda: natt.get("/api/visits").json()["todo"])
+    assert stack.central.service is not None
+    link = stack.central.service.links.url(todo[0]["id"])
+    path = link.removeprefix("http://127.0.0.1")
+    with httpx.Client(base_url=stack.url, follow_redirects=True) as browser:
+        first = browser.get(path, follow_redirects=False)
+        assert first.status_code == 303 and first.headers["location"].startswith("/login?next=")
+        signed = browser.post(
+            "/login", data={"username": "natt", "password": PASSWORD, "next": path}
+        )
+        assert "Kvittera som Natt" in signed.text and "Sven Berg" in signed.text
+        csrf = browser.get("/api/me").json()["csrf"]
+        done = browser.post(path, data={"csrf": csrf})
+        assert done.status_code == 200 and "Uppgiften är kvitterad" in done.text
+    acked = [v for v in natt.get("/api/visits").json()["todo"] if v["id"] == todo[0]["id"]]
+    assert acked[0]["acknowledged_by"] == "natt"
