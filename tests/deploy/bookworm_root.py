@@ -22,10 +22,11 @@ from tests.deploy.ansible_run import REPO
 
 MIRROR = "http://deb.debian.org/debian"
 SUITE = "bookworm"
-# python3 + python3-apt: Ansible's modules; the rest: what the gateway and broker roles install.
+# python3, python3-apt, python3-packaging: Ansible's modules; sudo: become_user (central
+# role); the rest: what the roles install.
 PACKAGES = (
     "systemd,systemd-sysv,systemd-timesyncd,python3,python3-venv,python3-apt,python3-systemd,"
-    "iputils-ping,mosquitto,ca-certificates,openssl"
+    "iputils-ping,mosquitto,ca-certificates,openssl,python3-packaging,sudo"
 )
 
 

@@ -51,6 +51,8 @@ pytestmark = [
 
 GATEWAY = "gw-0001"
 BROKER = "broker-test"
+CENTRAL = "central-test"
+ALL_HOSTS = ("localhost", BROKER, CENTRAL, GATEWAY)
 LOOPBACK_DEVICES = {
     "router": {
         "off_time_s": 10,
@@ -72,6 +74,7 @@ LOOPBACK_DEVICES = {
 @dataclass(frozen=True)
 class Rollout:
     inventory: Path
+    central_root: Path
     gateway_root: Path
     broker_root: Path
     port: int
@@ -103,12 +106,14 @@ def rollout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rollout]:
     with (
         unpacked_root(tarball) as gw_root,
         unpacked_root(tarball) as broker_root,
+        unpacked_root(tarball) as central_root,
     ):
         chroot = {"ansible_connection": "community.general.chroot"}
         hosts = {
             "all": {
                 "children": {
                     "brokers": {"hosts": {BROKER: {**chroot, "ansible_host": str(broker_root)}}},
+                    "central": {"hosts": {CENTRAL: {**chroot, "ansible_host": str(central_root)}}},
                     "gateways": {
                         "hosts": {
                             GATEWAY: {
@@ -135,32 +140,38 @@ def rollout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rollout]:
             # The agent really runs below: every probe target stays on this
             # machine's loopback (the example's WAN check is a public address).
             "gateway_devices": LOOPBACK_DEVICES,
-            # The roots are x86_64 like this machine; a Pi is aarch64.
-            "driftvakt_wheel_platforms": ["manylinux2014_x86_64"],
+            # The roots are x86_64 like this machine (a Pi is aarch64), and
+            # reach no PyPI: everything comes from the control node's wheelhouse.
+            "driftvakt_wheelhouse": [
+                {"extra": "agent", "platform": "manylinux2014_x86_64"},
+                {"extra": "central", "platform": "manylinux2014_x86_64"},
+            ],
+            "central_pip_offline": True,
         }
         runs: dict[str, PlayResult] = {}
         for name, args in (("first", ()), ("second", ()), ("check", ("--check", "--diff"))):
             start = time.monotonic()
             runs[name] = run_playbook(inventory, extra, *args)
             seconds[f"{name} run"] = time.monotonic() - start
-        yield Rollout(base / "inventory", gw_root, broker_root, port, runs, seconds)
+        yield Rollout(base / "inventory", central_root, gw_root, broker_root, port, runs, seconds)
     print("\nrollout timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
 
 
-def test_rollout_first_run_succeeds_and_changes_both_hosts(rollout: Rollout) -> None:
+def test_rollout_first_run_succeeds_and_changes_every_host(rollout: Rollout) -> None:
     first = rollout.runs["first"].check()
-    assert first.failed == {"localhost": 0, BROKER: 0, GATEWAY: 0}
+    assert first.failed == dict.fromkeys(ALL_HOSTS, 0)
     assert first.changed[GATEWAY] > 10 and first.changed[BROKER] > 3
+    assert first.changed[CENTRAL] > 5
 
 
 def test_rollout_second_run_changes_nothing(rollout: Rollout) -> None:
     second = rollout.runs["second"].check()
-    assert second.changed == {"localhost": 0, BROKER: 0, GATEWAY: 0}, second.output[-4000:]
+    assert second.changed == dict.fromkeys(ALL_HOSTS, 0), second.output[-4000:]
 
 
 def test_rollout_check_mode_on_a_deployed_host_changes_nothing(rollout: Rollout) -> None:
     check = rollout.runs["check"].check()
-    assert check.changed == {"localhost": 0, BROKER: 0, GATEWAY: 0}, check.output[-4000:]
+    assert check.changed == dict.fromkeys(ALL_HOSTS, 0), check.output[-4000:]
 
 
 def test_rollout_gateway_agent_config_passes_the_installed_check_config(rollout: Rollout) -> None:
@@ -234,6 +245,20 @@ def test_rollout_gateway_firmware_and_os_settings(rollout: Rollout) -> None:
     assert "gpio" in groups
 
 
+def test_rollout_central_database_admin_and_unit(rollout: Rollout) -> None:
+    root = rollout.central_root
+    cli = "/opt/driftvakt-central/venv/bin/driftvakt-central"
+    config = "/etc/driftvakt-central/central.toml"
+    listing = _chroot(root, cli, "users", "--config", config, "list")
+    assert listing.returncode == 0, listing.stderr
+    assert [line.split() for line in listing.stdout.splitlines()] == [["admin", "admin", "active"]]
+    assert (root / "var/lib/driftvakt-central/central.db").exists()
+    enabled = _chroot(root, "systemctl", "is-enabled", "driftvakt-central.service")
+    assert enabled.stdout.strip() == "enabled"
+    text = (root / "etc/driftvakt-central/central.toml").read_text()
+    assert tomllib.loads(text)["broker"]["url"] == f"mqtts://localhost:{rollout.port}"
+
+
 def test_rollout_secrets_are_not_world_readable(rollout: Rollout) -> None:
     gw, broker = rollout.gateway_root, rollout.broker_root
     for path in (
@@ -241,6 +266,9 @@ def test_rollout_secrets_are_not_world_readable(rollout: Rollout) -> None:
         gw / "etc/driftvakt/tls/client.key",
         broker / "etc/mosquitto/certs/server.key",
         broker / "etc/mosquitto/driftvakt.passwd",
+        rollout.central_root / "etc/driftvakt-central/broker-password",
+        rollout.central_root / "etc/driftvakt-central/link-secret",
+        rollout.central_root / "etc/driftvakt-central/tls/client.key",
     ):
         assert path.stat().st_mode & 0o007 == 0, path
 
