@@ -80,6 +80,7 @@ class Rollout:
     port: int
     runs: dict[str, PlayResult]
     seconds: dict[str, float]
+    untouched_by_fresh_check: list[Path]
 
 
 def _free_port() -> int:
@@ -149,12 +150,30 @@ def rollout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rollout]:
             "central_pip_offline": True,
         }
         runs: dict[str, PlayResult] = {}
-        for name, args in (("first", ()), ("second", ()), ("check", ("--check", "--diff"))):
+        untouched: list[Path] = []
+        for name, args in (
+            ("fresh check", ("--check",)),
+            ("first", ()),
+            ("second", ()),
+            ("check", ("--check", "--diff")),
+        ):
             start = time.monotonic()
             runs[name] = run_playbook(inventory, extra, *args)
             seconds[f"{name} run"] = time.monotonic() - start
-        yield Rollout(base / "inventory", central_root, gw_root, broker_root, port, runs, seconds)
+            if name == "fresh check":
+                untouched = [gw_root / "opt/driftvakt", gw_root / "etc/driftvakt"]
+                untouched = [p for p in untouched if not p.exists()]
+        yield Rollout(
+            base / "inventory", central_root, gw_root, broker_root, port, runs, seconds, untouched
+        )
     print("\nrollout timings: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
+
+
+def test_rollout_check_mode_on_fresh_hosts_runs_and_changes_nothing(rollout: Rollout) -> None:
+    fresh = rollout.runs["fresh check"].check()
+    assert fresh.failed == dict.fromkeys(ALL_HOSTS, 0)
+    assert fresh.changed[GATEWAY] > 10  # what the first run will do
+    assert len(rollout.untouched_by_fresh_check) == 2
 
 
 def test_rollout_first_run_succeeds_and_changes_every_host(rollout: Rollout) -> None:
