@@ -139,6 +139,9 @@ class CommandTarget(Protocol):
 
         Refused with a reason when the device is unknown, has no relay, a cycle
         is already running, or the budget or minimum gap forbids it.
+
+        :param now: the wall time the command was judged at; the runner decides on its own
+            steady clock (a stepped wall clock must not move restart gaps).
         """
 
     def probe_now(self) -> CommandOutcome:

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from agent.config import AgentConfig
@@ -44,6 +44,26 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+class SteadyClock:
+    """Wall time at start plus monotonic time since.
+
+    A Pi has no battery clock: the time daemon may step the wall clock by
+    hours after the agent started. Boot waits, gaps and back-offs are decided
+    on this clock, which never jumps; reports carry the wall clock.
+
+    :param wall: the wall clock read once, at start.
+    :param monotonic: seconds that never go back.
+    """
+
+    def __init__(
+        self, wall: Clock = utc_now, monotonic: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._wall, self._start, self._monotonic = wall(), monotonic(), monotonic
+
+    def __call__(self) -> datetime:
+        return self._wall + timedelta(seconds=self._monotonic() - self._start)
 
 
 def build_supervisor(config: AgentConfig, relays: RelayBank, now: datetime) -> Supervisor:
@@ -77,7 +97,8 @@ class Runner:
     """Runs one gateway's devices until stopped.
 
     :param relays: built already (devices powered); the runner restores them when it ends.
-    :param clock: aware UTC time, injected for tests.
+    :param clock: aware UTC time for decisions; a :class:`SteadyClock` unless injected.
+    :param wall: aware UTC time stamped on reports.
     :param neighbours: the neighbour table for targets named by MAC.
     """
 
@@ -87,12 +108,14 @@ class Runner:
         reporter: Reporter,
         relays: RelayBank,
         *,
-        clock: Clock = utc_now,
+        clock: Clock | None = None,
+        wall: Clock = utc_now,
         neighbours: NeighbourTable | None = None,
     ) -> None:
-        self.config, self.reporter, self.relays, self.clock = config, reporter, relays, clock
+        self.config, self.reporter, self.relays = config, reporter, relays
+        self.clock, self.wall = clock or SteadyClock(wall), wall
         self.neighbours = neighbours or NeighbourTable(config.gateway.neighbours)
-        self.supervisor = build_supervisor(config, relays, clock())
+        self.supervisor = build_supervisor(config, relays, self.clock())
         self._load_state()
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -131,10 +154,15 @@ class Runner:
         return results
 
     def power_cycle(self, device: str, now: datetime) -> CommandOutcome:
-        """A ``power_cycle`` command (see :class:`agent.reporting.CommandTarget`)."""
+        """A ``power_cycle`` command (see :class:`agent.reporting.CommandTarget`).
+
+        The budget is judged on the runner's steady clock, not on ``now`` (the wall
+        time the link judged the command's expiry by): the two differ after a clock step.
+        """
         with self._lock:
             if self._cycle is not None and self._cycle.is_alive():
                 return CommandOutcome(False, "a power cycle is running already")
+            now = self.clock()
             answer = self.supervisor.request(device, now)
             if isinstance(answer, Refusal):
                 return CommandOutcome(False, answer.reason)
@@ -180,7 +208,7 @@ class Runner:
 
     def _report(self, event: DeviceEvent) -> None:
         log.info("%s %s %s", event.device, event.type.value, dict(event.detail))
-        self.reporter.event(event.type, event.device, event.detail, event.at)
+        self.reporter.event(event.type, event.device, event.detail, self.wall())
 
     def _publish_state(self, now: datetime) -> None:
         state = self.supervisor.snapshot(now)
@@ -191,7 +219,7 @@ class Runner:
         )
         if changed or heartbeat_due:
             self._last_state, self._last_state_at = state, time.monotonic()
-            self.reporter.state(state, now)
+            self.reporter.state(state, self.wall())
 
     def _start_cycle(self, plan: Plan) -> None:
         self._cycle = threading.Thread(target=self._run_cycle, args=(plan,), name="relay-cycle")
@@ -203,9 +231,7 @@ class Runner:
         except RelayError as exc:
             log.error("relay fault during %s: %s", plan.devices, exc)
             for device in plan.devices:
-                self.reporter.event(
-                    EventType.RELAY_FAULT, device, {"error": str(exc)}, self.clock()
-                )
+                self.reporter.event(EventType.RELAY_FAULT, device, {"error": str(exc)}, self.wall())
 
     def _load_state(self) -> None:
         path = self.config.gateway.state_file

@@ -1,4 +1,4 @@
-"""Fake router and camera: real TCP, HTTP and RTSP responders powered by a relay pin.
+"""Fake router and camera: real TCP, HTTP(S) and RTSP responders powered by a relay pin.
 
 Each fake device listens on its own loopback address (``127.0.0.x``) so that
 probes reach it over real sockets. It watches a :class:`~sim.pins.PowerLine`:
@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import ssl
 import threading
 from collections.abc import Iterable
 from enum import StrEnum
 
 from sim.pins import PowerLine
-
-SERVICES = ("http", "rtsp", "tcp")
 
 
 class Mode(StrEnum):
@@ -47,6 +46,8 @@ class FakeDevice:
     :param float flap_s: half-period of the ``flapping`` mode, seconds.
     :param upstream: the device this one is reached through (the router): while that one
         does not answer, this one accepts connections but answers nothing.
+    :param tls: server context for the ``https`` service (a self-signed certificate, as
+        home equipment has).
     """
 
     def __init__(
@@ -59,10 +60,18 @@ class FakeDevice:
         mode: Mode = Mode.OK,
         flap_s: float = 0.5,
         upstream: FakeDevice | None = None,
+        tls: ssl.SSLContext | None = None,
     ) -> None:
+        if "https" in services and tls is None:
+            raise ValueError("the https service needs a tls server context")
         self.name, self.address = name, address
         self.services = tuple(services)
-        self.boot_delay_s, self.flap_s, self.upstream = boot_delay_s, flap_s, upstream
+        self.boot_delay_s, self.flap_s, self.upstream, self.tls = (
+            boot_delay_s,
+            flap_s,
+            upstream,
+            tls,
+        )
         self.ports: dict[str, int] = {}
         self.boots = 0
         self._mode = mode
@@ -214,6 +223,8 @@ class FakeDevice:
 
     def _serve(self, service: str, conn: socket.socket) -> None:
         try:
+            if service == "https":
+                conn = self._wrap(conn)
             request = _read_head(conn)
             if request is None or service == "tcp" or not self.reachable:
                 _drain(conn)
@@ -225,6 +236,18 @@ class FakeDevice:
             with self._lock:
                 self._conns.discard(conn)
             conn.close()
+
+    def _wrap(self, conn: socket.socket) -> socket.socket:
+        """TLS on an accepted connection; the tracked socket becomes the TLS one."""
+        assert self.tls is not None
+        conn.settimeout(5)
+        with self._lock:
+            self._conns.discard(conn)
+        wrapped = self.tls.wrap_socket(conn, server_side=True)
+        wrapped.settimeout(None)
+        with self._lock:
+            self._conns.add(wrapped)
+        return wrapped
 
 
 def _read_head(conn: socket.socket) -> bytes | None:

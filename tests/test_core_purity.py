@@ -16,6 +16,11 @@ CORES = [
     "central/engine",
     "central/policy",
     "central/registry",
+    "agent/health",
+    "agent/restart",
+    "agent/supervisor",
+    "agent/results",
+    "agent/wiring",
 ]
 FORBIDDEN_MODULES = {
     "asyncio",

@@ -28,12 +28,13 @@ RANGE_FILE = Path("/proc/sys/net/ipv4/ping_group_range")
 def echo(address: str, timeout_s: float) -> float:
     """Send one echo request and wait for its reply.
 
-    :param address: IPv4 address.
+    :param address: IPv4 address or host name (resolved first, without a timeout of its own).
     :param timeout_s: seconds to wait for the reply.
     :returns: round-trip time in milliseconds.
     :raises TimeoutError: no reply in time.
     :raises IcmpNotPermitted: this process may open no ICMP socket.
     """
+    address = socket.gethostbyname(address)
     sock, raw = open_icmp_socket()
     with sock:
         ident, seq, token = os.getpid() & 0xFFFF, next(_sequence) & 0xFFFF, os.urandom(8)

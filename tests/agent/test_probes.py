@@ -1,7 +1,9 @@
 from __future__ import annotations
 
 import socket
+import ssl
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -12,12 +14,14 @@ from agent.config import Device, Probe
 from agent.probes import icmp, probe_device, probe_target
 from agent.probes.neighbours import NeighbourTable, parse_ip_neigh, parse_proc_arp
 from agent.relay import Relay
+from sim.certs import make_ca, make_server_cert
 from sim.devices import FakeDevice, Mode
 from sim.pins import MockPinLine
 from tests.agent.conftest import loopback
 
 MAC = "02:00:5e:10:00:01"
 OTHER_MAC = "02:00:5e:10:00:02"
+T0_NOW = datetime.now(UTC)
 
 
 @pytest.fixture
@@ -147,7 +151,7 @@ def test_probes_parse_neighbour_tables() -> None:
 
 def test_probes_icmp_echo_on_loopback() -> None:
     try:
-        rtt = icmp.echo("127.0.0.1", 1.0)
+        rtt = icmp.echo("localhost", 1.0)
     except icmp.IcmpNotPermitted as exc:
         pytest.skip(f"no ICMP socket allowed here: {exc}")
     assert 0 <= rtt < 1000
@@ -205,3 +209,26 @@ timeout_s = 0.5
     out = capsys.readouterr().out.splitlines()
     assert out[1].endswith("NO  -       connection refused")
     assert out[-1] == "camera: DOES NOT ANSWER (all of 2)"
+
+
+def test_probes_https_with_a_self_signed_certificate(factory: MockFactory, tmp_path: Path) -> None:
+    ca = make_ca("home camera", T0_NOW)
+    address = loopback()
+    cert = make_server_cert(ca, [address], T0_NOW)
+    cert.write(tmp_path / "cert.pem", tmp_path / "key.pem")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(tmp_path / "cert.pem", tmp_path / "key.pem")
+    relay = Relay("camera", 27, active_high=True, pin_factory=factory)
+    with FakeDevice("camera", address, services=("https",), boot_delay_s=0.01, tls=context) as dev:
+        dev.attach(MockPinLine(factory.pin(27), active_high=True))
+        assert dev.wait_answering(5)
+        table = NeighbourTable("/nonexistent")
+        port = dev.ports["https"]
+        assert probe_target(Probe(kind="https", host=address, port=port), table).ok
+        strict = Probe(kind="https", host=address, port=port, verify_tls=True)
+        result = probe_target(strict, table)
+        assert not result.ok and "CERTIFICATE_VERIFY_FAILED" in result.detail
+        relay.cut()
+        result = probe_target(Probe(kind="https", host=address, port=port), table)
+        assert (result.ok, result.detail) == (False, "connection refused")
+    relay.close()

@@ -59,3 +59,36 @@ def test_icmp_probe_unprivileged_datagram_socket() -> None:
             check=True,
         ).stdout
     assert out == "False True\n"
+
+
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="needs setpriv (util-linux)")
+def test_icmp_probe_not_permitted_says_how_to_fix_it() -> None:
+    """An unprivileged user outside ping_group_range gets a failed probe with the fix."""
+    with NetnsDevice() as device:
+        ns = ["ip", "netns", "exec", device.namespace]
+        subprocess.run([*ns, "sysctl", "-qw", "net.ipv4.ping_group_range=1 0"], check=True)
+        nobody = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
+        readable = subprocess.run(
+            [*nobody, sys.executable, "-c", "import agent.probes"], capture_output=True, timeout=30
+        )
+        if readable.returncode != 0:
+            pytest.skip("user nobody cannot read this checkout or its virtualenv")
+        code = (
+            "from agent.config import Probe\n"
+            "from agent.probes import probe_target\n"
+            "from agent.probes.neighbours import NeighbourTable\n"
+            f"r = probe_target(Probe(kind='icmp', host='{device.address}'), NeighbourTable())\n"
+            "print(r.ok, r.detail)\n"
+        )
+        out = subprocess.run(
+            [*ns, *nobody, sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=True,
+        ).stdout
+    assert out == (
+        "False ICMP echo is not permitted: group 65534 is outside net.ipv4.ping_group_range "
+        '(1 0) and the process lacks CAP_NET_RAW; set net.ipv4.ping_group_range = "0 2147483647" '
+        "in /etc/sysctl.d/, give the service AmbientCapabilities=CAP_NET_RAW, or use a tcp probe\n"
+    )

@@ -3,16 +3,17 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from gpiozero.pins.mock import MockFactory
 
 from agent.relay import RelayBank
 from agent.reporting import RecordingReporter
-from agent.runner import Runner
+from agent.runner import Runner, SteadyClock
 from protocol import DeviceState, EventType, Health
 from sim.devices import Mode
+from tests.agent.fakehome import T0
 from tests.agent.homes import CAMERA_PIN, ROUTER_PIN, running_home
 
 E = EventType
@@ -163,3 +164,11 @@ def test_runner_keeps_failed_and_budget_across_restarts(
         )
         fresh = Runner(broken, RecordingReporter(), relays)
         assert fresh.snapshot()["camera"].health is Health.UNKNOWN
+
+
+def test_runner_steady_clock_ignores_wall_clock_steps() -> None:
+    wall, ticks = [T0], [100.0]
+    clock = SteadyClock(wall=lambda: wall[0], monotonic=lambda: ticks[0])
+    wall[0] += timedelta(hours=5)  # the time daemon steps the clock
+    ticks[0] += 30
+    assert clock() == T0 + timedelta(seconds=30)

@@ -166,12 +166,19 @@ def test_supervisor_export_restore_keeps_failed_and_budget() -> None:
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=400))
-def test_supervisor_flapping_never_exceeds_the_budget(script: list[tuple[bool, bool]]) -> None:
-    policy = Policy(max_consecutive=3, max_per_24h=4, min_gap_s=30, backoff_base_s=20)
+@given(
+    st.lists(st.tuples(st.booleans(), st.booleans()), min_size=1, max_size=400),
+    st.integers(1, 4),
+    st.integers(1, 8),
+)
+def test_supervisor_flapping_never_exceeds_the_budget(
+    script: list[tuple[bool, bool]], max_consecutive: int, max_per_24h: int
+) -> None:
+    policy = Policy(max_consecutive, max_per_24h, min_gap_s=30, backoff_base_s=20)
     home = FakeHome(policy=policy)
     for router, camera in script:
         home.round(router, camera)
+    assert all(p.attempt <= policy.max_consecutive for p in home.plans)
     for device in ("router", "camera"):
         cycles = [p.started for p in home.plans if device in p.devices]
         assert len(cycles) <= policy.max_per_24h
@@ -181,6 +188,6 @@ def test_supervisor_flapping_never_exceeds_the_budget(script: list[tuple[bool, b
         exhausted = [e for e in home.events if e == ("restart_exhausted", device)]
         ups = [e for e in home.events if e == ("device_up", device)]
         assert len(exhausted) <= len(ups) + 1
-    for a, b in zip(home.plans, home.plans[1:], strict=False):
+    for a, b in itertools.pairwise(home.plans):
         restored = max(s.when for s in a.steps if isinstance(s, WaitUntil))
         assert b.started >= restored
