@@ -43,10 +43,6 @@ bench-broker: venv bootstrap
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: bench-agent
-bench-agent: venv bootstrap
-	$(BIN)/python -m tests.bench.bench_agent
-
 # Rollout (issue 8): the gateway and broker roles against Debian Bookworm roots
 # made by debootstrap (cached under /var/cache/driftvakt). Not part of `make test`.
 .PHONY: test-deploy

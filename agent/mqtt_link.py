@@ -31,7 +31,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -131,20 +131,6 @@ class LinkSettings:
         )
 
 
-@dataclass
-class _Envelope:
-    """The fields every message of one agent run shares (``boot``, growing ``seq``)."""
-
-    boot: str = field(default_factory=new_id)
-    seq: int = 0
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def next(self) -> int:
-        with self.lock:
-            self.seq += 1
-            return self.seq
-
-
 class MqttLink:
     """Implements :class:`agent.reporting.Reporter` over MQTT, with the outbox behind it.
 
@@ -173,7 +159,10 @@ class MqttLink:
         self.target = target
         self.state_file = state_file
         self._clock, self._synced = clock, synced
-        self._envelope = _Envelope()
+        self.boot = new_id()
+        """Changes at every agent start; with ``seq`` it orders what this run sent."""
+        self._seq = 0
+        self._order = threading.Lock()
         self._started = time.monotonic()
         self._inbox: queue.Queue[Any] = queue.Queue()
         self._flight = InFlight()
@@ -185,10 +174,6 @@ class MqttLink:
         self._worker: threading.Thread | None = None
         self._stopped = False
         self.client = self._make_client()
-
-    @property
-    def boot(self) -> str:
-        return self._envelope.boot
 
     @property
     def connected(self) -> bool:
@@ -256,18 +241,19 @@ class MqttLink:
     ) -> None:
         """Store one event for delivery; never raises (a full disk is logged)."""
         try:
-            body = Event(
-                v=1,
-                id=new_id(),
-                ts=at,
-                boot=self.boot,
-                seq=self._envelope.next(),
-                type=type.value,
-                device=device,
-                detail=dict(detail),
-            )
-            self.outbox.add(self.settings.topic(TopicKind.EVENTS), body.to_payload())
-            log.info("event %s %s device=%s %s", body.id, type.value, device or "-", dict(detail))
+            with self._order:  # seq order is outbox order, whichever thread reports
+                body = Event(
+                    v=1,
+                    id=new_id(),
+                    ts=at,
+                    boot=self.boot,
+                    seq=self._next_seq(),
+                    type=type.value,
+                    device=device,
+                    detail=dict(detail),
+                )
+                self.outbox.add(self.settings.topic(TopicKind.EVENTS), body.to_payload())
+                log.info("event %s %s device=%s %s", body.id, type.value, device or "-", detail)
         except Exception:
             log.exception("could not store event %s for %s", type.value, device)
         self._inbox.put(("wake", None))
@@ -275,13 +261,14 @@ class MqttLink:
     def state(self, devices: Mapping[str, DeviceState], at: datetime) -> None:
         """Store the latest snapshot (replacing an unsent older one); never raises."""
         try:
-            snapshot = self._snapshot(devices, at)
-            self.outbox.add(
-                self.settings.topic(TopicKind.STATE),
-                snapshot.to_payload(),
-                retain=True,
-                coalesce="state",
-            )
+            with self._order:
+                snapshot = self._snapshot(devices, at)
+                self.outbox.add(
+                    self.settings.topic(TopicKind.STATE),
+                    snapshot.to_payload(),
+                    retain=True,
+                    coalesce="state",
+                )
             self._write_state_file(snapshot)
         except Exception:
             log.exception("could not store the state snapshot")
@@ -292,13 +279,17 @@ class MqttLink:
             v=1,
             ts=at,
             boot=self.boot,
-            seq=self._envelope.next(),
+            seq=self._next_seq(),
             agent=_agent_version(),
             uptime_s=int(time.monotonic() - self._started),
             heartbeat_s=self.settings.heartbeat_s,
             time_synced=self._synced(),
             devices=dict(devices),
         )
+
+    def _next_seq(self) -> int:
+        self._seq += 1
+        return self._seq
 
     def _write_state_file(self, snapshot: StateSnapshot) -> None:
         if self.state_file is None:

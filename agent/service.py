@@ -16,6 +16,7 @@ tell maintenance from a failure; without it the reason is the signal's name.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import signal
@@ -28,7 +29,7 @@ from types import FrameType
 from typing import Any
 
 from agent.config import DEFAULT_PATH, AgentConfig, load_config
-from agent.errors import ConfigError, DriftvaktError
+from agent.errors import ConfigError, DriftvaktError, RelayError
 from agent.mqtt_link import LinkSettings, MqttLink
 from agent.notify import Notifier, configure_logging
 from agent.outbox import Outbox
@@ -127,6 +128,7 @@ def _serve(config: AgentConfig, relays: RelayBank, stop: threading.Event, why: A
         state_file=published_path(config),
     )
     reporter = _StatusReporter(link, notifier)
+    failed = False
     try:
         runner = Runner(config, reporter, relays)
         link.target = runner
@@ -139,10 +141,15 @@ def _serve(config: AgentConfig, relays: RelayBank, stop: threading.Event, why: A
         notifier.start_watchdog(lambda: time.monotonic() - reporter.last_state < limit)
         runner.run(stop)
         return EXIT_OK
+    except Exception:
+        failed = True
+        log.exception("the agent failed")
+        return EXIT_FAILURE
     finally:
         stop.set()
-        relays.restore_all()
-        reason = why()
+        with contextlib.suppress(RelayError):  # logged by the bank; run()'s close() retries
+            relays.restore_all()
+        reason: dict[str, Any] = {"reason": "error"} if failed else why()
         notifier.stopping(f"stopping: {reason['reason']}")
         link.stop(reason["reason"], reason.get("expected_back_s"))
         notifier.close()
@@ -170,10 +177,11 @@ def show_state(config_path: Path | str = DEFAULT_PATH) -> int:
     link = "connected" if record.get("connected") else "NOT connected"
     print(f"gateway {config.gateway.tenant}/{config.gateway.id}, agent {snapshot['agent']}")
     print(f"published {snapshot['ts']} (boot {snapshot['boot']}, seq {snapshot['seq']})")
-    print(f"broker {record.get('broker')}: {link}; outbox {record.get('outbox_pending')} unsent")
+    queued = record.get("outbox_pending")
+    print(f"broker {record.get('broker')}: {link}; outbox {queued} queued (this snapshot included)")
     print(f"clock synchronised: {snapshot.get('time_synced')}")
     for name, device in snapshot["devices"].items():
-        rtt = f" rtt {device['rtt_ms']} ms" if device.get("rtt_ms") is not None else ""
+        rtt = f" rtt {device['rtt_ms']:.1f} ms" if device.get("rtt_ms") is not None else ""
         auto = "" if device.get("auto_restart", True) else " (no relay)"
         print(
             f"  {name:8} {device['health']:12} since {device['since']}"

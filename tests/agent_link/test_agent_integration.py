@@ -164,6 +164,7 @@ def _wait_camera_ups(home: AgentHome, count: int) -> None:
     wait_until(lambda: _logged_count(home, "device_up", "camera") >= count, 15)
 
 
+@pytest.mark.slow
 def test_agent_outbox_survives_broker_outage_and_two_agent_restarts(
     tmp_path: Path, make_home: Callable[..., AgentHome]
 ) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -27,6 +29,7 @@ from protocol import (
 )
 from sim.broker import Broker, BrokerClient, Received
 from tests.agent_link.conftest import LINK_GATEWAYS, TENANT, central, settings_for
+from tests.agent_link.home import wait_until
 
 T0 = datetime(2027, 3, 9, 2, 0, tzinfo=UTC)
 
@@ -265,8 +268,8 @@ def test_link_rejects_expired_malformed_and_over_budget_commands(
         ops.publish(cmd, b"{garbage")
         ops.publish(cmd, _command(gw, id="01JCMDBUDGET", device="router"))
         ops.publish(cmd, _command(gw, id="01JCMDPROBE", type="probe_now", device="all"))
+        # The last answer was stored after every rejection event: outbox order is delivery order.
         seen = gather(ops, _topic(gw, TopicKind.CMD_RESULT), 3)
-        seen += gather(ops, _topic(gw, TopicKind.EVENTS), 3 - len(events_in(seen, gw)))
     answers = {a.id: (a.ok, a.detail) for a in _results(seen, gw)}
     assert answers == {
         "01JCMDEXPIRED": (False, f"expired at {past}"),
@@ -292,3 +295,73 @@ def test_link_confirms_a_burst_in_order_despite_fast_acks(
         assert link.wait_drained(10)
     assert [e.detail["n"] for e in events_in(seen, gw)] == list(range(300))
     assert link._flight.rows() == set()
+
+
+class _Proxy:
+    """A TCP relay between the link and the broker that can swallow the broker's
+    replies (PUBACKs never arrive) and then cut every connection."""
+
+    def __init__(self, target: tuple[str, int]) -> None:
+        self.target = target
+        self.blackhole = threading.Event()
+        self._server = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self._server.getsockname()[1])
+        self._conns: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._server.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self._conns += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, True), daemon=True).start()
+
+    def _pump(self, src: socket.socket, dst: socket.socket, replies: bool) -> None:
+        with contextlib.suppress(OSError):
+            while data := src.recv(65536):
+                if not (replies and self.blackhole.is_set()):
+                    dst.sendall(data)
+
+    def cut(self) -> None:
+        self.blackhole.clear()
+        for conn in self._conns:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+        self._conns.clear()
+
+    def close(self) -> None:
+        self._server.close()
+        self.cut()
+
+
+def test_link_resends_unacknowledged_rows_before_newer_ones(
+    link_broker: Broker, make_link: Callable[..., MqttLink]
+) -> None:
+    gw = LINK_GATEWAYS[17]
+    proxy = _Proxy((link_broker.host, link_broker.port))
+    topic = _topic(gw, TopicKind.EVENTS)
+    try:
+        with central(link_broker, gw) as sub:
+            link = make_link(settings_for(link_broker, gw, port=proxy.port))
+            link.start()
+            assert link.wait_connected(10)
+            proxy.blackhole.set()  # the broker gets the events; its PUBACKs are lost
+            for n in range(3):
+                link.event(EventType.DEVICE_DOWN, "camera", {"n": n}, T0)
+            seen = gather(sub, topic, 3)
+            proxy.cut()
+            wait_until(lambda: not link.connected, 5)
+            for n in range(3, 8):  # stored while offline, behind three unacknowledged ones
+                link.event(EventType.DEVICE_DOWN, "camera", {"n": n}, T0)
+            assert len(link.outbox) == 8
+            assert link.wait_drained(15)  # reconnected: paho re-sent 0-2, then 3-7 went out
+            while len({e.id for e in events_in(seen, gw)}) < 8:
+                seen += gather(sub, topic, 1)
+    finally:
+        proxy.close()
+    events = events_in(seen, gw)
+    assert [e.detail["n"] for e in events] == [0, 1, 2, 0, 1, 2, 3, 4, 5, 6, 7]
