@@ -59,6 +59,7 @@ from central.store import (
     Store,
     Task,
     audit,
+    outbox,
     timers,
 )
 from central.store import Timer as TimerRow
@@ -186,8 +187,11 @@ class Service:
                 return []
             try:
                 effects = rt.engine.handle(make(now))
-            except DriftvaktError as exc:
-                raise ActionError(str(exc)) from exc
+            except Exception as exc:
+                self._reload(rt)  # whatever the engine half-did is not in the database
+                if isinstance(exc, DriftvaktError):
+                    raise ActionError(str(exc)) from exc
+                raise
             self.counters["inputs"] += 1
             if not effects and event is None and note is None:
                 return effects
@@ -551,6 +555,28 @@ class Service:
     def dead_letters(self) -> list[dict[str, Any]]:
         with self.store.session() as session:
             return queries.dead_letters(session)
+
+    def retry_dead_letter(self, outbox_id: int, by: str) -> None:
+        """Give a dead letter another round (after fixing an address, say); audited.
+
+        :raises ActionError: no dead letter has that id.
+        """
+        now = self.clock()
+        with self.store.session() as session:
+            row = session.get(OutboxMessage, outbox_id)
+            if row is None or not outbox.retry_dead(session, outbox_id, now):
+                raise ActionError(f"no dead letter {outbox_id}")
+            detail = {"action": "retry_dead_letter", "outbox_id": outbox_id}
+            audit.record(
+                session,
+                at=now,
+                tenant=row.tenant,
+                kind="human",
+                actor=by,
+                incident_id=row.incident_id,
+                detail=detail,
+            )
+        self.on_outbox()
 
     def metrics(self) -> dict[str, Any]:
         with self.store.session() as session:

@@ -23,7 +23,8 @@ Clock = Callable[[], datetime]
 
 
 class OutboxWorker:
-    """Drains the outbox through ``channels`` (by channel name).
+    """Drains the outbox through ``channels`` (by channel name), one thread per channel,
+    so that a mail server that hangs for its timeout does not hold up the SMS.
 
     :param Store store: the database.
     :param channels: channel name (``email``, ``sms``, ``webhook``, ``mqtt``) to channel.
@@ -45,53 +46,58 @@ class OutboxWorker:
         self._backoff = backoff
         self._clock = clock
         self._poll_s = poll_s
-        self._wake = threading.Event()
+        self._wake = {name: threading.Event() for name in self._channels}
         self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
+        self._count = threading.Lock()
         self.sent = 0
         self.failed = 0
 
     def kick(self) -> None:
         """New rows were committed: look now rather than at the next poll."""
-        self._wake.set()
+        for wake in self._wake.values():
+            wake.set()
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="outbox", daemon=True)
-        self._thread.start()
+        for name in self._channels:
+            thread = threading.Thread(
+                target=self._run, args=(name,), name=f"outbox-{name}", daemon=True
+            )
+            thread.start()
+            self._threads.append(thread)
 
     def close(self) -> None:
         self._stopping.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-            self._thread = None
+        self.kick()
+        for thread in self._threads:
+            thread.join(timeout=30)
+        self._threads = []
 
-    def _run(self) -> None:
+    def _run(self, channel: str) -> None:
+        wake = self._wake[channel]
         while not self._stopping.is_set():
+            wake.clear()
             try:
-                busy = self.drain_once()
+                busy = self.drain_once(channel)
             except Exception:  # the database may be away; keep the worker alive
-                log.exception("outbox: scan failed, retrying in %.1f s", self._poll_s)
+                log.exception("outbox: %s scan failed, retrying in %.1f s", channel, self._poll_s)
                 busy = 0
             if not busy:
-                self._wake.wait(self._poll_s)
-                self._wake.clear()
+                wake.wait(self._poll_s)
 
-    def drain_once(self, limit: int = 20) -> int:
-        """Send one batch of due rows; returns how many were attempted."""
+    def drain_once(self, channel: str | None = None, limit: int = 20) -> int:
+        """Send one batch of due rows (of one channel, or all); returns how many were tried."""
+        channels = [channel] if channel else list(self._channels)
         with self._store.session() as session:
-            rows = [_outgoing(r) for r in outbox.claim(session, self._clock(), limit)]
-        for row_id, channel, message in rows:
-            self._deliver(row_id, channel, message)
+            rows = [_outgoing(r) for r in outbox.claim(session, self._clock(), limit, channels)]
+        for row_id, name, message in rows:
+            self._deliver(row_id, name, message)
         return len(rows)
 
     def _deliver(self, row_id: int, channel: str, message: Outgoing) -> None:
-        sender = self._channels.get(channel)
         error, permanent = "", False
         try:
-            if sender is None:
-                raise DeliveryError(f"channel {channel!r} is not configured", permanent=True)
-            sender.send(message)
+            self._channels[channel].send(message)
         except DeliveryError as exc:
             error, permanent = str(exc), exc.permanent
         except Exception as exc:  # a channel bug must not kill the worker
@@ -119,11 +125,13 @@ class OutboxWorker:
                     "error": error,
                 },
             )
+        with self._count:
+            if error:
+                self.failed += 1
+            else:
+                self.sent += 1
         if error:
-            self.failed += 1
             log.warning("outbox: %s to %s %s: %s", channel, message.recipient, status, error)
-        else:
-            self.sent += 1
 
 
 def _outgoing(row: OutboxMessage) -> tuple[int, str, Outgoing]:

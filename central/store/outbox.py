@@ -46,8 +46,10 @@ def enqueue(session: Session, message: OutboxMessage) -> bool:
     return True
 
 
-def claim(session: Session, now: datetime, limit: int = 20) -> list[OutboxMessage]:
-    """Lease up to ``limit`` due rows to this worker and count the attempt."""
+def claim(
+    session: Session, now: datetime, limit: int = 20, channels: list[str] | None = None
+) -> list[OutboxMessage]:
+    """Lease up to ``limit`` due rows (of ``channels``, or any) and count the attempt."""
     query = (
         select(OutboxMessage)
         .where(
@@ -57,6 +59,8 @@ def claim(session: Session, now: datetime, limit: int = 20) -> list[OutboxMessag
         .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
         .limit(limit)
     )
+    if channels is not None:
+        query = query.where(OutboxMessage.channel.in_(channels))
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     rows = list(session.scalars(query))

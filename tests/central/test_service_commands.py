@@ -13,7 +13,7 @@ from sqlalchemy import select
 from central.store import AuditEntry, CommandRecord
 from protocol import Command, CommandResult, TopicKind, gateway_topic, parse
 from sim.broker import Broker, BrokerClient
-from tests.central.harness import TENANT, TickingClock, config_of, make_config, running
+from tests.central.harness import TENANT, TickingClock, config_of, event, make_config, running
 from tests.central.harness import seed_registry as seed
 from tests.central.servers import SmsSink, SmtpSink, wait_for
 
@@ -65,3 +65,21 @@ def test_service_power_cycle_command_and_result_recorded(
                     ),
                 ),
             ]
+
+
+def test_service_events_through_a_shared_subscription(
+    db_url: str, broker: Broker, broker_client: Any, smtp: SmtpSink, sms: SmsSink, tmp_path: Path
+) -> None:
+    gateway = "gw-17"
+    seed(db_url, [gateway])
+    data = make_config(broker, db_url, smtp.port, sms.url, tmp_path)
+    # A group of its own: an earlier test's persistent session would still be a member,
+    # and the broker would hand it its share of the events (docs/central.md).
+    data["broker"]["shared_group"] = data["broker"]["client_id"]
+    with running(config_of(data), TickingClock(TUESDAY_10)):
+        gw: BrokerClient = broker_client(gateway)
+        gw.publish(
+            gateway_topic(TENANT, gateway, TopicKind.EVENTS),
+            event("restart_exhausted", TUESDAY_10, 1),
+        )
+        wait_for(lambda: len(smtp.messages) == 1, what="the e-mail via $share")

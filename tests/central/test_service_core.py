@@ -12,9 +12,17 @@ from sqlalchemy import select
 from central.errors import ActionError
 from central.ingest import Parsed
 from central.service import Service
-from central.store import AuditEntry, Incident, OutboxMessage, ProcessedEvent, Store
+from central.store import AuditEntry, Gateway, Incident, OutboxMessage, ProcessedEvent, Store
 from protocol import Message, TopicKind, gateway_topic, parse
-from tests.central.harness import LARM_PHONE, TENANT, FakeClock, config_of, event, seed_registry
+from tests.central.harness import (
+    LARM_PHONE,
+    TENANT,
+    FakeClock,
+    config_of,
+    event,
+    seed_registry,
+    snapshot,
+)
 
 TUESDAY_10 = datetime(2027, 3, 9, 9, 0, tzinfo=UTC)
 
@@ -69,6 +77,16 @@ def test_service_role_without_address_is_a_visible_dead_letter(service: Service)
     assert service.metrics()["outbox"]["pending"] == 2  # the SMS and the MQTT summary
 
 
+def test_service_dead_letter_can_be_retried_once_fixed(service: Service) -> None:
+    _outage(service, "gw-a")
+    (dead,) = service.dead_letters()
+    service.retry_dead_letter(dead["id"], by="operatör-1")
+    assert service.dead_letters() == []
+    assert service.metrics()["outbox"]["pending"] == 3
+    with pytest.raises(ActionError, match="no dead letter"):
+        service.retry_dead_letter(dead["id"], by="operatör-1")
+
+
 def test_service_ack_by_link_and_by_sms_code(service: Service) -> None:
     _outage(service, "gw-a")
     (task,) = service.tasks()
@@ -113,3 +131,26 @@ def test_service_restart_resumes_from_checkpoint(service: Service) -> None:
     assert any(":reminder:" in k for k in keys) and incident.status == "open"
     assert again.fire_due() == 0
     assert clock() - TUESDAY_10 == timedelta(minutes=16)
+
+
+def test_service_fleet_board_liveness_and_write_behind(service: Service) -> None:
+    clock = service.clock
+    assert isinstance(clock, FakeClock)
+    state = snapshot("up", TUESDAY_10, 1)
+    service.apply([Parsed(_msg("gw-c", TopicKind.STATE, state), clock())])
+    (gw,) = service.fleet_board()
+    assert (gw["gateway"], gw["liveness"], gw["devices"]["camera"]["health"]) == (
+        "gw-c",
+        "online",
+        "up",
+    )
+    clock.advance(seconds=61)  # two 30-second heartbeats missed
+    assert service.fleet_board()[0]["liveness"] == "silent"
+    offline = _msg("gw-c", TopicKind.AVAILABILITY, b"offline")
+    service.apply([Parsed(offline, clock())])
+    assert service.fleet_board()[0]["liveness"] == "offline"
+    assert service.flush_fleet() == 1
+    with service.store.session() as s:
+        row = s.get(Gateway, (TENANT, "gw-c"))
+        assert row is not None and row.availability == "offline" and row.seq == 1
+        assert row.devices["camera"]["health"] == "up"
