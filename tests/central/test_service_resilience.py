@@ -102,7 +102,6 @@ def test_service_survives_1000_hostile_payloads_per_topic(
                 gw.publish(topic, _hostile(kind, i))
         wait_for(lambda: sum(counters.rejected.values()) - before >= 4000, 60, "all 4,000")
         assert sum(counters.rejected.values()) - before == 4000
-        assert counters.accepted.keys() <= {"_central/availability"}
         assert set(counters.rejected) >= {
             "too_large",
             "bad_json",

@@ -1,10 +1,14 @@
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from alembic import command
+from alembic.config import Config
 from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 
+import central.store
 from central.errors import StoreError
 from central.store import Incident, OutboxMessage, ProcessedEvent, Store, audit, outbox, timers
 from central.store.db import Store as StoreClass
@@ -156,3 +160,11 @@ def test_store_unreachable_database_names_url() -> None:
     with pytest.raises(StoreError, match=r"cannot reach the database .*127\.0\.0\.1:1/none") as err:
         db.check()
     assert "secret" not in str(err.value)
+
+
+def test_store_migrations_match_the_models(store: Store) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(central.store.__file__).parent / "migrations"))
+    with store.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.check(cfg)  # raises if a model changed without a migration
