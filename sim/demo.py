@@ -31,7 +31,7 @@ from pathlib import Path
 from types import FrameType
 
 from protocol import Event, IncidentSummary
-from sim.broker import Broker, BrokerClient, find_mosquitto
+from sim.broker import Broker, BrokerClient, BrokerConnectError, find_mosquitto
 from sim.clock import ScaledClock, parse_local
 from sim.errors import BrokerError, SimError
 from sim.fleet import Account, Fleet, gateway_id
@@ -104,6 +104,13 @@ _EVENTS = {
 }
 
 
+_WATCHED = (
+    f"driftvakt/v1/{TENANT}/_central/incidents/+",
+    f"driftvakt/v1/{TENANT}/+/events",
+    f"driftvakt/v1/{TENANT}/+/availability",
+)
+
+
 class IncidentWatcher:
     """Follows central's retained incident summaries on MQTT, as an operator's tool would."""
 
@@ -112,12 +119,20 @@ class IncidentWatcher:
         self.seen: dict[str, IncidentSummary] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="incident-watch", daemon=True)
-        client.subscribe(
-            f"driftvakt/v1/{TENANT}/_central/incidents/+",
-            f"driftvakt/v1/{TENANT}/+/events",
-            f"driftvakt/v1/{TENANT}/+/availability",
-        )
         self._online: dict[str, bytes] = {}
+        self.subscribe()
+
+    def subscribe(self, timeout: float = 15.0) -> None:
+        """(Again, after a broker restart: its sessions are gone.) Waits for the reconnect."""
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.client.subscribe(*_WATCHED)
+                return
+            except BrokerConnectError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
 
     def start(self) -> IncidentWatcher:
         self._thread.start()
@@ -240,6 +255,9 @@ def _demo(
             data / "central", broker, gateways, _start_sinks(stack, inbox), _port(options.port)
         )
         site.inbox = inbox.path
+        # The story's thread ends after central and the homes: a broker it restarted dies with it.
+        story: list[ScenarioRunner] = []
+        stack.callback(_close_all, story)
         fleet = Fleet(data / "homes", _accounts(broker, gateways), clock=clock, speed=options.speed)
         stack.callback(fleet.close)
         print(f"Starting driftvakt-central: SQLite, Botkyrka policy, {len(gateways)} homes ...")
@@ -249,9 +267,14 @@ def _demo(
         _welcome(site, options, clock, time.monotonic() - began)
         fleet.start()
         narrator.say(f"{len(gateways)} homes are up: each a real agent with its own MQTT link.")
-        _tell_story(stack, broker, fleet, site, clock, narrator, steps)
+        story.append(_tell_story(stack, broker, fleet, site, clock, narrator, steps))
         yield
         print("\nStopping: the story, the central service, the homes, the sinks, the broker ...")
+
+
+def _close_all(runners: list[ScenarioRunner]) -> None:
+    for runner in runners:
+        runner.close()
 
 
 def _tell_story(
@@ -262,7 +285,7 @@ def _tell_story(
     clock: ScaledClock,
     narrator: Narrator,
     steps: list[Step],
-) -> None:
+) -> ScenarioRunner:
     watcher = IncidentWatcher(broker.client("central", client_id="demo-watch"), narrator)
     stack.callback(watcher.stop)
     watcher.start()
@@ -277,9 +300,11 @@ def _tell_story(
         actions = ", ".join(sorted({t["action"] for t in done})) or "nothing open"
         narrator.say(f"{role} acknowledged {len(done)} task(s) on the dashboard: {actions}", "✔")
 
-    target = FleetTarget(fleet, _restarter(broker, clock, narrator), acknowledge)
+    restart = _restarter(broker, clock, narrator, watcher.subscribe)
+    target = FleetTarget(fleet, restart, acknowledge)
     runner = ScenarioRunner(steps, clock, target, narrator.step).start()
     stack.callback(runner.stop)
+    return runner
 
 
 def _fresh(folder: Path) -> Path:
@@ -319,7 +344,7 @@ def _accounts(broker: Broker, gateways: list[str]) -> dict[str, Account]:
 
 
 def _restarter(
-    broker: Broker, clock: ScaledClock, narrator: Narrator
+    broker: Broker, clock: ScaledClock, narrator: Narrator, after: Callable[[], None]
 ) -> Callable[[timedelta], None]:
     def restart(down: timedelta) -> None:
         broker.stop()
@@ -327,6 +352,7 @@ def _restarter(
         time.sleep(down.total_seconds() / clock.speed)
         broker.start()
         narrator.say("the broker is back", "✔")
+        after()
 
     return restart
 

@@ -84,7 +84,7 @@ def run_fleet(args: argparse.Namespace) -> int:
         fleet.start()
         runner = ScenarioRunner(steps, clock, FleetTarget(fleet), _announce).start()
         stop.wait()
-        runner.stop()
+        runner.close()
     finally:
         fleet.close()
     return 0

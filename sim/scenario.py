@@ -212,7 +212,11 @@ class Target(Protocol):
 
 
 class ScenarioRunner:
-    """Applies the steps on time, on its own thread; :meth:`stop` ends it early.
+    """Applies the steps on time, on its own thread.
+
+    :meth:`stop` ends the story (no more steps); :meth:`close` also ends the thread.
+    The thread lives until :meth:`close` because a broker it restarted dies with it
+    (:mod:`sim.broker` uses ``PR_SET_PDEATHSIG``): close it after whatever needs the broker.
 
     :param on_step: called before each step is applied (the demo prints it).
     """
@@ -227,6 +231,7 @@ class ScenarioRunner:
         self.steps, self.clock, self.target, self.on_step = list(steps), clock, target, on_step
         self.done = threading.Event()
         self._stop = threading.Event()
+        self._end = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scenario", daemon=True)
 
     def start(self) -> ScenarioRunner:
@@ -234,17 +239,29 @@ class ScenarioRunner:
         return self
 
     def stop(self) -> None:
+        """No more steps (one being applied finishes first)."""
         self._stop.set()
-        self._thread.join()
+
+    def close(self) -> None:
+        """Stop and end the thread; safe to call again."""
+        self._stop.set()
+        self._end.set()
+        if self._thread.is_alive():
+            self._thread.join()
 
     def _run(self) -> None:
-        for step in self.steps:
-            while (wait := self.clock.real_seconds_until(step.when)) > 0:
-                if self._stop.wait(min(wait, 1.0)):
+        try:
+            for step in self.steps:
+                while (wait := self.clock.real_seconds_until(step.when)) > 0:
+                    if self._stop.wait(min(wait, 1.0)):
+                        return
+                if self._stop.is_set():
                     return
-            self.on_step(step)
-            self.target.apply(step)
-        self.done.set()
+                self.on_step(step)
+                self.target.apply(step)
+            self.done.set()
+        finally:
+            self._end.wait()
 
 
 class FleetTarget:

@@ -136,8 +136,11 @@ def run_story(root: Path) -> StoryResult:
             fleet.start()
             steps = schedule(parse_scenario(STORY), start, HOMES)
             runner = ScenarioRunner(steps, clock, FleetTarget(fleet)).start()
-            wait_for(runner.done.is_set, 90, "the scenario's last event")
-            wait_for(lambda: _all_closed(result), 30, "every incident closed")
+            try:
+                wait_for(runner.done.is_set, 90, "the scenario's last event")
+                wait_for(lambda: _all_closed(result), 30, "every incident closed")
+            finally:
+                runner.close()
         finally:
             central.stop()
             fleet.close()
