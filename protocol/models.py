@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
@@ -41,6 +41,8 @@ UtcTime = Annotated[
     PlainSerializer(format_time, return_type=str, when_used="json"),
 ]
 MessageId = Annotated[str, Field(pattern=f"^{ID_RE.pattern}$")]
+Version = Annotated[int, Field(strict=True, ge=1, le=1)]
+"""Exactly the integer 1, strictly: ``true``, ``1.0`` and ``"1"`` are not version 1."""
 DeviceName = Annotated[str, Field(pattern=f"^{DEVICE_RE.pattern}$")]
 
 
@@ -85,7 +87,7 @@ class DeviceState(_Model):
 
 
 class StateSnapshot(_Model):
-    v: Literal[1]
+    v: Version
     ts: UtcTime
     boot: MessageId
     seq: Annotated[int, Field(ge=0)]
@@ -117,7 +119,7 @@ class Event(_Model):
     """One event. ``type`` stays a string: readers ignore unknown types
     (counting them) instead of rejecting a newer agent's message."""
 
-    v: Literal[1]
+    v: Version
     id: MessageId
     ts: UtcTime
     boot: MessageId
@@ -137,7 +139,7 @@ class CommandType(StrEnum):
 
 
 class Command(_Model):
-    v: Literal[1]
+    v: Version
     id: MessageId
     ts: UtcTime
     type: CommandType
@@ -150,7 +152,7 @@ class Command(_Model):
 
 
 class CommandResult(_Model):
-    v: Literal[1]
+    v: Version
     id: MessageId
     """The id of the command this answers."""
     ts: UtcTime
@@ -167,7 +169,7 @@ class IncidentKind(StrEnum):
 class IncidentSummary(_Model):
     """Retained summary of an open incident. Carries no labels: no personal data on MQTT."""
 
-    v: Literal[1]
+    v: Version
     id: MessageId
     kind: IncidentKind
     gateways: list[Annotated[str, Field(pattern=f"^{GATEWAY_RE.pattern}$")]]

@@ -4,7 +4,6 @@ input (docs/protocol.md, "Limits and bad input")."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -103,28 +102,34 @@ def _availability(parsed: Topic, payload: bytes, topic: str) -> Message | Reject
 
 
 def _json(parsed: Topic, payload: bytes, topic: str) -> Message | Rejected:
-    def rejected(reason: RejectReason, detail: str) -> Rejected:
-        return Rejected(reason, detail, topic, parsed.tenant, parsed.gateway)
-
+    """Validate straight from bytes (pydantic's own JSON parser, about twice as
+    fast as ``json.loads`` plus validation); the reason is worked out from the
+    errors only when validation fails, so valid messages pay nothing for it."""
     try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        return rejected(RejectReason.BAD_ENCODING, "payload is not UTF-8")
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError):
-        return rejected(RejectReason.BAD_JSON, "payload is not valid JSON")
-    if not isinstance(data, dict):
-        return rejected(RejectReason.BAD_PAYLOAD, "payload must be a JSON object")
-    version = data.get("v")
-    if type(version) is not int or version != 1:
-        return rejected(RejectReason.BAD_VERSION, f"'v' must be 1, got {version!r}"[:200])
-    try:
-        body = _JSON_MODELS[parsed.kind].model_validate(data)
+        body = _JSON_MODELS[parsed.kind].model_validate_json(payload)
     except ValidationError as exc:
-        return rejected(RejectReason.BAD_PAYLOAD, _summary(exc))
+        reason, detail = _classify(exc, payload)
+        return Rejected(reason, detail, topic, parsed.tenant, parsed.gateway)
     assert isinstance(body, StateSnapshot | Event | Command | CommandResult | IncidentSummary)
     return Message(parsed, body)
+
+
+def _classify(exc: ValidationError, payload: bytes) -> tuple[RejectReason, str]:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    if first["type"] == "json_invalid":
+        try:
+            payload.decode("utf-8")
+        except UnicodeDecodeError:
+            return RejectReason.BAD_ENCODING, "payload is not UTF-8"
+        return RejectReason.BAD_JSON, "payload is not valid JSON"
+    if first["type"] == "model_type":
+        return RejectReason.BAD_PAYLOAD, "payload must be a JSON object"
+    for error in errors:
+        if error["loc"] == ("v",):
+            got = error["input"] if error["type"] != "missing" else None
+            return RejectReason.BAD_VERSION, f"'v' must be 1, got {got!r}"[:200]
+    return RejectReason.BAD_PAYLOAD, _summary(exc)
 
 
 def _summary(exc: ValidationError) -> str:

@@ -103,6 +103,8 @@ class Broker:
     :param debug: also log debug lines, among them every denied publish (``Denied PUBLISH``).
     :param persistence: keep queued QoS 1 messages of persistent sessions across a restart.
     :param mosquitto: the executable; default :func:`find_mosquitto`.
+    :param own_group: run Mosquitto in its own process group, so that a Ctrl-C in the
+        terminal reaches only the program that started it (the demo stops it last).
 
     On Linux the broker also gets SIGTERM when the thread that started it
     ends, so a killed test run leaves no broker behind: start it from a thread
@@ -117,8 +119,10 @@ class Broker:
         debug: bool = False,
         persistence: bool = False,
         mosquitto: Path | None = None,
+        own_group: bool = False,
     ) -> None:
         self.directory = directory
+        self.own_group = own_group
         self.host = host
         self.port = 0
         self.debug = debug
@@ -328,6 +332,7 @@ class Broker:
             stdout=self._log,
             stderr=subprocess.STDOUT,
             preexec_fn=_die_with_parent,
+            process_group=0 if self.own_group else None,
         )
 
     def _wait_ready(self, timeout: float) -> None:

@@ -9,3 +9,7 @@ class BrokerError(DriftvaktError, RuntimeError):
 
 class BrokerConnectError(DriftvaktError, ConnectionError):
     """A client was refused by the broker or got no CONNACK in time."""
+
+
+class SimError(DriftvaktError, ValueError):
+    """A scenario, clock or fleet setting the simulator cannot use; the message says the fix."""

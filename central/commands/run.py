@@ -17,6 +17,11 @@ def add_parser(subparsers: Any) -> None:
         "run", help="run the service: ingest, engine, timers and notifications"
     )
     parser.add_argument("--config", required=True, type=Path, help="central TOML config")
+    parser.add_argument(
+        "--sim-clock",
+        metavar="START,SPEED,ANCHOR",
+        help="demo and tests only: run on driftvakt-sim's faster clock (docs/demo.md)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -28,4 +33,14 @@ def run(args: argparse.Namespace) -> int:
         print(f"driftvakt-central: {exc}", file=sys.stderr)
         return 2
     setup_logging()
-    return run_service(config)
+    if args.sim_clock is None:
+        return run_service(config)
+    from sim.clock import ScaledClock
+    from sim.errors import SimError
+
+    try:
+        clock = ScaledClock.from_spec(args.sim_clock)
+    except SimError as exc:
+        print(f"driftvakt-central: --sim-clock: {exc}", file=sys.stderr)
+        return 2
+    return run_service(config, clock)

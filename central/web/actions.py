@@ -24,7 +24,7 @@ class NotFound(ActionError, LookupError):
 
 
 def _task(ctx: WebContext, principal: Principal, task_id: str, actions: set[str] | None) -> Task:
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         task = session.get(Task, task_id)
         if task is None or (actions is not None and task.action not in actions):
             raise NotFound(f"no such task {task_id!r}")
@@ -92,7 +92,7 @@ def vendor_case(ctx: WebContext, principal: Principal, incident_id: str, case_nu
     case_number = case_number.strip()
     if not case_number or len(case_number) > 100:
         raise ActionError("give the vendor's case number (1-100 characters)")
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         incident = session.get(Incident, incident_id)
         if incident is None:
             raise NotFound(f"no such incident {incident_id!r}")

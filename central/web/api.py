@@ -86,7 +86,7 @@ def fleet_list(
 ) -> dict[str, Any]:
     """Every home: router and camera health, last heard, restarts in 24 h; counts by state."""
     ctx = _ctx(request)
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         board = fleet.fleet(
             session,
             ctx.now(),
@@ -130,7 +130,7 @@ def incidents(
     closed: bool = False,
 ) -> list[dict[str, Any]]:
     """Open (or closed) incidents, newest first."""
-    with _ctx(request).store.session() as session:
+    with _ctx(request).reader.session() as session:
         rows = routine.incidents(session, closed=closed, labels=allows(principal.role, Perm.LABELS))
     return [r.public() for r in rows]
 
@@ -142,7 +142,7 @@ def incident(
     principal: Annotated[Principal, Depends(need(Perm.INCIDENTS))],
 ) -> dict[str, Any]:
     """One incident with its tasks, audit timeline and notifications with their delivery."""
-    with _ctx(request).store.session() as session:
+    with _ctx(request).reader.session() as session:
         detail = routine.incident(session, incident_id, labels=allows(principal.role, Perm.LABELS))
     if detail is None:
         raise actions.NotFound(f"no such incident {incident_id!r}")
@@ -169,7 +169,7 @@ def tasks(
     shown: str | None = principal.role if principal.role in ROUTINE_ROLES else None
     if role and allows(principal.role, Perm.TASKS_ALL):
         shown = None if role == "*" else role
-    with _ctx(request).store.session() as session:
+    with _ctx(request).reader.session() as session:
         rows = routine.tasks(
             session, role=shown, labels=allows(principal.role, Perm.LABELS), live_only=not all
         )
@@ -196,7 +196,7 @@ def visits(
 ) -> dict[str, Any]:
     """Tonight's physical visits (noon to noon, Stockholm): to make, by check time; made."""
     ctx = _ctx(request)
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         night = routine.visits(session, ctx.now(), labels=allows(principal.role, Perm.LABELS))
     return {
         "todo": [v.public() for v in night.todo],

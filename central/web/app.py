@@ -36,12 +36,13 @@ from fastapi.templating import Jinja2Templates
 from central.errors import ActionError
 from central.policy import load_policy
 from central.store.db import Store
-from central.web import api, metrics, pages
+from central.web import api, demo_inbox, metrics, pages
 from central.web.accounts import Accounts, Principal
 from central.web.actions import NotFound
 from central.web.context import WebContext
 from central.web.limiter import AttemptLimiter
 from central.web.live import Live
+from central.web.reads import Reader
 from central.web.roles import Perm
 from central.web.security import COOKIE, NotSignedIn, Refused, cookie_value, need, signer
 from central.web.settings import WebConfig
@@ -100,17 +101,20 @@ def create_app(
     """
     if policy is None:
         policy = load_policy()
-    live = Live(store, settings.live_poll_s, now)
+    reader = Reader(store)
+    live = Live(reader, settings.live_poll_s, now)
     templates = Jinja2Templates(directory=str(_HERE / "templates"))
     install_filters(templates)
+    templates.env.globals["demo_inbox"] = settings.demo_inbox is not None
     ctx = WebContext(
         service=service,
         store=store,
+        reader=reader,
         policy=policy,
         tenants=list(tenants or []),
         counters=counters,
         health=health,
-        accounts=Accounts(store, hasher),
+        accounts=Accounts(store, hasher, reader.session),
         settings=settings,
         limiter=AttemptLimiter(
             settings.login_failures_per_user,
@@ -123,16 +127,6 @@ def create_app(
         now=now,
         monotonic=time.monotonic,
     )
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(live.run())
-        try:
-            yield
-        finally:
-            live.close()
-            await task
-
     app = FastAPI(
         title="Driftvakt",
         summary="Driftvakt's dashboard API: fleet, incidents, tasks, visits and staff actions.",
@@ -140,18 +134,34 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
-        lifespan=lifespan,
+        lifespan=_lifespan,
     )
     app.state.ctx = ctx
     app.middleware("http")(_security_headers)
     _handlers(app)
     app.mount("/static", StaticFiles(directory=str(_HERE / "static")), name="static")
-    _public_routes(app)
+    _session_routes(app)
+    _monitoring_routes(app)
     # Added as plain routes (not include_router) so that ``app.routes`` lists each
     # one: the route test walks that list to prove every route asks for a role.
     app.router.routes.extend([*pages.router.routes, *api.router.routes])
+    if settings.demo_inbox is not None:
+        app.router.routes.extend(demo_inbox.router.routes)
     _openapi_route(app)
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """The live-update loop runs while the app serves."""
+    ctx: WebContext = app.state.ctx
+    task = asyncio.create_task(ctx.live.run())
+    try:
+        yield
+    finally:
+        ctx.live.close()
+        await task
+        ctx.reader.close()
 
 
 _CSP = (
@@ -248,7 +258,7 @@ def _sign_in(ctx: WebContext, request: Request, username: str, password: str) ->
     return session_id
 
 
-def _public_routes(app: FastAPI) -> None:
+def _session_routes(app: FastAPI) -> None:
     ctx: WebContext = app.state.ctx
 
     @app.get("/login", response_class=HTMLResponse, include_in_schema=False)
@@ -298,6 +308,10 @@ def _public_routes(app: FastAPI) -> None:
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(COOKIE, path="/")
         return response
+
+
+def _monitoring_routes(app: FastAPI) -> None:
+    ctx: WebContext = app.state.ctx
 
     @app.get("/healthz", tags=["monitoring"])
     async def healthz() -> Response:

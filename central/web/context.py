@@ -14,6 +14,7 @@ from central.store.db import Store
 from central.web.accounts import Accounts
 from central.web.limiter import AttemptLimiter
 from central.web.live import Live
+from central.web.reads import Reader
 from central.web.settings import WebConfig
 
 
@@ -24,6 +25,8 @@ class WebContext:
     service: Any
     """The central service (``central.service.Service``): staff actions go through it."""
     store: Store
+    reader: Reader
+    """Read-only sessions (pages, API reads, the live loop): no write lock on SQLite."""
     policy: Any
     """The active policy (``central.policy.Policy``), for the coverage grid."""
     tenants: list[str]

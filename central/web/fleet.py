@@ -8,10 +8,11 @@ silent gateway becomes an outage is longer and is the policy's (ROUTINE.md).
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -38,6 +39,52 @@ HEALTH_NAMES: dict[str, str] = {
 }
 
 _MIN_SILENCE = timedelta(seconds=90)
+
+
+class HomeLike(Protocol):
+    """A registry row (ORM object or a plain row of its columns)."""
+
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def gateway(self) -> str: ...
+    @property
+    def homecare_group(self) -> str: ...
+    @property
+    def active(self) -> bool: ...
+    @property
+    def label(self) -> str | None: ...
+
+
+class GatewayLike(Protocol):
+    """What central last heard from a gateway (ORM object or a plain row)."""
+
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def gateway(self) -> str: ...
+    @property
+    def availability(self) -> str | None: ...
+    @property
+    def availability_at(self) -> datetime | None: ...
+    @property
+    def state_at(self) -> datetime | None: ...
+    @property
+    def heartbeat_s(self) -> int | None: ...
+    @property
+    def devices(self) -> dict[str, Any]: ...
+
+
+HOME_COLUMNS = (Home.tenant, Home.gateway, Home.homecare_group, Home.active, Home.label)
+GATEWAY_COLUMNS = (
+    Gateway.tenant,
+    Gateway.gateway,
+    Gateway.availability,
+    Gateway.availability_at,
+    Gateway.state_at,
+    Gateway.heartbeat_s,
+    Gateway.devices,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +147,7 @@ class Fleet:
     groups: list[str] = field(default_factory=list)
 
 
-def silent(gateway: Gateway, now: datetime) -> bool:
+def silent(gateway: GatewayLike, now: datetime) -> bool:
     """Whether the gateway said ``offline`` or missed three heartbeats."""
     if gateway.availability == "offline":
         return True
@@ -110,7 +157,7 @@ def silent(gateway: Gateway, now: datetime) -> bool:
     return now - gateway.state_at > allowed
 
 
-def home_state(home: Home | None, gateway: Gateway | None, now: datetime) -> str:
+def home_state(home: HomeLike | None, gateway: GatewayLike | None, now: datetime) -> str:
     """One state id of :data:`STATES` for a home, from what was last heard."""
     if home is not None and not home.active:
         return "pausad"
@@ -137,7 +184,7 @@ def _parse_time(value: Any) -> datetime | None:
         return None
 
 
-def _devices(gateway: Gateway | None) -> tuple[DeviceView, ...]:
+def _devices(gateway: GatewayLike | None) -> tuple[DeviceView, ...]:
     if gateway is None:
         return ()
     views = [
@@ -154,7 +201,9 @@ def _devices(gateway: Gateway | None) -> tuple[DeviceView, ...]:
     return tuple(sorted(views, key=lambda d: (d.name != "router", d.name)))
 
 
-def home_row(home: Home | None, gateway: Gateway | None, now: datetime, labels: bool) -> HomeRow:
+def home_row(
+    home: HomeLike | None, gateway: GatewayLike | None, now: datetime, labels: bool
+) -> HomeRow:
     devices = _devices(gateway)
     some = home or gateway
     assert some is not None
@@ -173,17 +222,23 @@ def home_row(home: Home | None, gateway: Gateway | None, now: datetime, labels: 
     )
 
 
-def _last_heard(gateway: Gateway | None) -> datetime | None:
+def _last_heard(gateway: GatewayLike | None) -> datetime | None:
     if gateway is None:
         return None
     times = [t for t in (gateway.state_at, gateway.availability_at) if t is not None]
     return max(times) if times else None
 
 
+def _load(session: Session) -> tuple[dict[tuple[str, str], Any], dict[tuple[str, str], Any]]:
+    """Only the columns the board shows, as plain rows (no ORM objects: 2,000 homes)."""
+    registry = {(h.tenant, h.gateway): h for h in session.execute(select(*HOME_COLUMNS))}
+    heard = {(g.tenant, g.gateway): g for g in session.execute(select(*GATEWAY_COLUMNS))}
+    return registry, heard
+
+
 def homes(session: Session, now: datetime, *, labels: bool) -> list[HomeRow]:
     """Every registered home and every gateway heard from, unsorted."""
-    registry = {(h.tenant, h.gateway): h for h in session.scalars(select(Home))}
-    heard = {(g.tenant, g.gateway): g for g in session.scalars(select(Gateway))}
+    registry, heard = _load(session)
     keys = registry.keys() | heard.keys()
     return [home_row(registry.get(k), heard.get(k), now, labels) for k in keys]
 
@@ -209,11 +264,18 @@ def fleet(
     return Fleet(rows=rows, counts=counts, groups=groups)
 
 
-def _signature(row: HomeRow) -> tuple[Any, ...]:
-    devices = tuple((d.name, d.health, d.since) for d in row.devices)
-    return (row.tenant, row.gateway, row.state, row.label, row.group, row.restarts_24h, devices)
-
-
 def fingerprint(session: Session, now: datetime) -> int:
-    """Changes when anything the board shows changes, and not at every heartbeat."""
-    return hash(tuple(sorted(_signature(r) for r in homes(session, now, labels=True))))
+    """Changes when anything the board shows changes (health, silence, registry),
+    and not at every heartbeat. Cheap: no rows are built."""
+    registry, heard = _load(session)
+    return hash(
+        (
+            tuple(sorted((k, h.active, h.label, h.homecare_group) for k, h in registry.items())),
+            tuple(
+                sorted(
+                    (k, g.availability, silent(g, now), json.dumps(g.devices, sort_keys=True))
+                    for k, g in heard.items()
+                )
+            ),
+        )
+    )

@@ -55,8 +55,10 @@ class GatewayDetail:
 
 
 def _mentions(entry: AuditEntry, gateway: str) -> bool:
+    """Decisions naming the gateway, commands to it, and what it answered (its own entries)."""
     detail = entry.detail or {}
-    return detail.get("gateway") == gateway or gateway in (detail.get("gateways") or ())
+    named = detail.get("gateway") == gateway or gateway in (detail.get("gateways") or ())
+    return named or entry.actor == gateway
 
 
 def gateway_detail(ctx: WebContext, tenant: str, gateway: str, *, labels: bool) -> GatewayDetail:
@@ -64,7 +66,7 @@ def gateway_detail(ctx: WebContext, tenant: str, gateway: str, *, labels: bool) 
 
     :raises NotFound: when it is neither registered nor ever heard from.
     """
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         home = session.get(Home, (tenant, gateway))
         heard = session.get(Gateway, (tenant, gateway))
         if home is None and heard is None:

@@ -20,9 +20,9 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from central.store.db import Store
 from central.store.models import CommandRecord
 from central.web import fleet, routine
+from central.web.reads import Reader
 
 log = logging.getLogger(__name__)
 TOPICS = ("fleet", "routine", "commands")
@@ -32,13 +32,13 @@ _KEEPALIVE_S = 15.0
 class Live:
     """The change watcher and its subscribers.
 
-    :param Store store: the central store.
+    :param Reader reader: read-only sessions on the central store.
     :param float poll_s: seconds between looks at the store.
     :param now: the clock (aware UTC), for the fleet's silence rule.
     """
 
-    def __init__(self, store: Store, poll_s: float, now: Callable[[], datetime]) -> None:
-        self._store = store
+    def __init__(self, reader: Reader, poll_s: float, now: Callable[[], datetime]) -> None:
+        self._reader = reader
         self._poll_s = poll_s
         self._now = now
         self._queues: set[asyncio.Queue[str | None]] = set()
@@ -48,7 +48,7 @@ class Live:
         self._stopping = False
 
     def _fingerprints(self) -> dict[str, Any]:
-        with self._store.session() as session:
+        with self._reader.session() as session:
             commands = session.execute(
                 select(func.count(), func.max(CommandRecord.result_at))
             ).one()

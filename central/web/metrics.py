@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
 
-from central.store.models import Gateway, Incident, OutboxMessage, Task, Timer
+from central.store.models import Incident, OutboxMessage, Task, Timer
 from central.web.context import WebContext
-from central.web.fleet import silent
+from central.web.fleet import GATEWAY_COLUMNS, silent
 
 _HEALTHS = ("up", "down", "unreachable", "restarting", "failed", "unknown")
 _TASK_STATES = ("open", "acknowledged", "done", "cancelled")
@@ -47,54 +48,73 @@ def _grouped(session: Any, column: Any, *where: Any) -> Counter[str]:
     return Counter({str(k): int(n) for k, n in rows})
 
 
-def _store_families(ctx: WebContext, now: datetime) -> list[str]:
-    with ctx.store.session() as session:
-        gateways = list(session.scalars(select(Gateway)))
-        devices: Counter[str] = Counter()
-        for gw in gateways:
-            for name, data in (gw.devices or {}).items():
-                health = str(data.get("health", "unknown")) if isinstance(data, dict) else "unknown"
-                devices[f'{{device="{_escape(name)}",health="{_escape(health)}"}}'] += 1
+@dataclass(frozen=True, slots=True)
+class _Snapshot:
+    gateways: int
+    online: int
+    devices: Counter[str]
+    incidents: Counter[str]
+    tasks: Counter[str]
+    outbox: Counter[str]
+    lag_s: float
+
+
+def _snapshot(ctx: WebContext, now: datetime) -> _Snapshot:
+    """Everything the gauges need, read in one read-only session (plain rows)."""
+    with ctx.reader.session() as session:
+        gateways = session.execute(select(*GATEWAY_COLUMNS)).all()
         incidents = _grouped(session, Incident.kind, Incident.status != "closed")
         tasks = _grouped(session, Task.status)
         outbox = _grouped(session, OutboxMessage.status)
         oldest = session.scalar(select(func.min(Timer.due_at)).where(Timer.due_at <= now))
-    online = sum(1 for gw in gateways if not silent(gw, now))
+    devices: Counter[str] = Counter()
+    for gw in gateways:
+        for name, data in (gw.devices or {}).items():
+            health = str(data.get("health", "unknown")) if isinstance(data, dict) else "unknown"
+            devices[f'{{device="{_escape(name)}",health="{_escape(health)}"}}'] += 1
     lag = (now - oldest).total_seconds() if oldest is not None else 0.0
+    online = sum(1 for gw in gateways if not silent(gw, now))
+    return _Snapshot(len(gateways), online, devices, incidents, tasks, outbox, max(lag, 0.0))
+
+
+def _store_families(ctx: WebContext, now: datetime) -> list[str]:
+    snap = _snapshot(ctx, now)
     return [
         _family(
             "driftvakt_gateways_online",
             "gauge",
             "Gateways heard from within three heartbeats.",
-            [("", online)],
+            [("", snap.online)],
         ),
         _family(
-            "driftvakt_gateways_known", "gauge", "Gateways ever heard from.", [("", len(gateways))]
+            "driftvakt_gateways_known", "gauge", "Gateways ever heard from.", [("", snap.gateways)]
         ),
         _family(
             "driftvakt_devices",
             "gauge",
             "Devices by last reported health.",
-            sorted(devices.items()),
+            sorted(snap.devices.items()),
         ),
         _family(
             "driftvakt_incidents_open",
             "gauge",
             "Open incidents by kind.",
-            _by("kind", incidents, _KINDS),
+            _by("kind", snap.incidents, _KINDS),
         ),
-        _family("driftvakt_tasks", "gauge", "Tasks by state.", _by("state", tasks, _TASK_STATES)),
+        _family(
+            "driftvakt_tasks", "gauge", "Tasks by state.", _by("state", snap.tasks, _TASK_STATES)
+        ),
         _family(
             "driftvakt_notifications",
             "gauge",
             "Notifications in the outbox by status (sent, failed and retrying, pending, dead).",
-            _by("status", outbox, _OUTBOX_STATES),
+            _by("status", snap.outbox, _OUTBOX_STATES),
         ),
         _family(
             "driftvakt_timer_lag_seconds",
             "gauge",
             "How long the oldest due timer has waited to fire (0 when none is due).",
-            [("", max(lag, 0.0))],
+            [("", snap.lag_s)],
         ),
     ]
 

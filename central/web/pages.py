@@ -88,7 +88,7 @@ def fleet_page(
     state: str = "",
 ) -> Response:
     ctx = _ctx(request)
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         board = fleet.fleet(
             session,
             ctx.now(),
@@ -132,7 +132,7 @@ def incidents_page(
     request: Request, me: Annotated[Principal, Depends(need(Perm.INCIDENTS))], closed: int = 0
 ) -> Response:
     ctx = _ctx(request)
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         rows = routine.incidents(session, closed=bool(closed), labels=allows(me.role, Perm.LABELS))
     return render(request, me, "incidents.html", "routine", rows=rows, closed=bool(closed))
 
@@ -142,7 +142,7 @@ def incident_page(
     request: Request, incident_id: str, me: Annotated[Principal, Depends(need(Perm.INCIDENTS))]
 ) -> Response:
     ctx = _ctx(request)
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         detail = routine.incident(session, incident_id, labels=allows(me.role, Perm.LABELS))
     if detail is None:
         raise actions.NotFound(f"no such incident {incident_id!r}")
@@ -168,7 +168,7 @@ def tasks_page(request: Request, me: Who, role: str = "", all: int = 0) -> Respo
     shown: str | None = me.role if me.role in ROUTINE_ROLES else None
     if every and role:
         shown = None if role == "*" else role
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         rows = routine.tasks(
             session, role=shown, labels=allows(me.role, Perm.LABELS), live_only=not all
         )
@@ -205,8 +205,14 @@ def task_done(
 def visits_page(request: Request, me: Annotated[Principal, Depends(need(Perm.VISITS))]) -> Response:
     ctx = _ctx(request)
     now = ctx.now()
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         night = routine.visits(session, now, labels=allows(me.role, Perm.LABELS))
+        # The camera as last reported, so that whoever drives out sees it come back.
+        cameras = {
+            (h.tenant, h.gateway): h.device("camera")
+            for h in fleet.homes(session, now, labels=False)
+            if any(v.row.task.gateway == h.gateway for v in night.todo)
+        }
     return render(
         request,
         me,
@@ -215,6 +221,7 @@ def visits_page(request: Request, me: Annotated[Principal, Depends(need(Perm.VIS
         todo=night.todo,
         done=night.done,
         called_off=night.called_off,
+        cameras=cameras,
     )
 
 
@@ -246,7 +253,7 @@ def check_failed_page(
     target: str = "",
 ) -> Response:
     ctx = _ctx(request)
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         homes = fleet.homes(session, ctx.now(), labels=allows(me.role, Perm.LABELS))
     homes = sorted(
         (h for h in homes if h.registered and h.active),
@@ -289,7 +296,7 @@ def ack_link_page(request: Request, token: str, me: Who) -> Response:
     """The signed link in an SMS or e-mail: sign in, see the task, then acknowledge."""
     ctx = _ctx(request)
     task_id = ctx.service.links.task_of(token)
-    with ctx.store.session() as session:
+    with ctx.reader.session() as session:
         row = routine.task_row(session, task_id, labels=allows(me.role, Perm.LABELS))
     if row is None:
         raise actions.NotFound(f"no task {task_id!r}")

@@ -1,7 +1,8 @@
 """The ``[web]`` section of the central configuration (docs/web.md).
 
 Kept apart from FastAPI so that reading the configuration never imports the
-web stack. Secrets may be inline or, better, ``*_file`` paths.
+web stack. Secrets may be inline or, better, ``*_file`` paths (read as the
+rest of the configuration reads them).
 """
 
 from __future__ import annotations
@@ -10,17 +11,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
-
-
-def _read_secret(value: str | None, path: Path | None, key: str) -> str | None:
-    if value is not None and path is not None:
-        raise ValueError(f"give {key} or {key}_file, not both")
-    if path is None:
-        return value
-    try:
-        return path.read_text(encoding="utf-8").strip()
-    except OSError as exc:
-        raise ValueError(f"cannot read {key}_file {str(path)!r}: {exc.strerror}") from exc
 
 
 class WebConfig(BaseModel):
@@ -48,12 +38,20 @@ class WebConfig(BaseModel):
     login_window_s: Annotated[float, Field(gt=0)] = 900.0
     live_poll_s: Annotated[float, Field(gt=0)] = 1.0
     """How often the live-update loop looks for changes in the store."""
+    demo_inbox: Path | None = None
+    """Demo only: the JSON-lines file of messages the demo's sinks received
+    (``driftvakt-sim demo`` sets it); shown on ``/demo/inbox``."""
 
     @model_validator(mode="after")
     def _token(self) -> WebConfig:
+        # Late import: central.config imports this module for its [web] section.
+        from central.config import _secret as _read_secret
+
         token = _read_secret(self.metrics_token, self.metrics_token_file, "metrics_token")
         if token is not None and len(token) < 16:
-            raise ValueError("metrics_token must be at least 16 characters")
+            raise ValueError(
+                "metrics_token must be at least 16 characters (`openssl rand -hex 16`)"
+            )
         object.__setattr__(self, "metrics_token", token)
         secret = _read_secret(self.secret, self.secret_file, "secret")
         if secret is not None and len(secret) < 16:

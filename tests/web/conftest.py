@@ -18,6 +18,9 @@ from central.web.accounts import Accounts
 from central.web.app import create_app
 from central.web.roles import ROLES
 from central.web.settings import WebConfig
+from tests.central.conftest import db_url, sms, smtp, store
+
+__all__ = ["db_url", "sms", "smtp", "store"]  # both databases; real SMTP and SMS servers
 
 PASSWORD = "ett långt lösenord"
 CHEAP = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -42,11 +45,13 @@ def add_accounts(store: Store) -> None:
 
 
 @pytest.fixture
-def web_app(web_store: Store) -> FastAPI:
+def web_app(web_store: Store, tmp_path: Path) -> FastAPI:
     """The app over the real store, with no central service behind it: enough for
-    everything that must be refused before any action reaches the service."""
+    everything that must be refused before any action reaches the service. The demo's
+    inbox page is switched on, so that the route tests cover every route there is."""
     add_accounts(web_store)
-    return create_app(None, web_store, WebConfig(live_poll_s=0.2), secret="s" * 32, hasher=CHEAP)
+    settings = WebConfig(live_poll_s=0.2, demo_inbox=tmp_path / "inbox.jsonl")
+    return create_app(None, web_store, settings, secret="s" * 32, hasher=CHEAP)
 
 
 def sign_in(client: TestClient, username: str, password: str = PASSWORD) -> str:

@@ -9,7 +9,6 @@ real MQTT clients publishing through the broker under their own accounts.
 from __future__ import annotations
 
 import json
-import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,10 +28,12 @@ from central.web.accounts import Accounts
 from protocol import TopicKind, format_time, gateway_topic, new_id
 from sim.broker import Broker
 from sim.broker_client import BrokerClient
-from tests.central.harness import FakeClock
+from tests.central.harness import FakeClock, make_config
+from tests.central.servers import SmsSink, SmtpSink
 from tests.web.conftest import CHEAP, PASSWORD
 
 TENANT = "botkyrka"
+IT_MAIL = "it@botkyrka.example"
 HOMES = (
     Home(
         "gw-17",
@@ -154,25 +155,24 @@ class Stack:
                 self.gateway(home.gateway).publish(topic, b"", retain=True)
 
 
-def _config(broker: Broker, tmp: Path, policy: Path | None) -> dict[str, Any]:
-    creds = broker.account("central")
-    return {
-        "tenants": [TENANT],
-        "broker": {
-            "url": f"mqtts://{broker.host}:{broker.port}",
-            "ca_file": str(creds.cafile),
-            "cert_file": str(creds.certfile),
-            "key_file": str(creds.keyfile),
-            "username": creds.username,
-            "password": creds.password,
-            "client_id": f"central-web-{secrets.token_hex(4)}",
-        },
-        "database": {"url": f"sqlite:///{tmp / 'central.db'}"},
-        "links": {"secret": "w" * 32, "public_url": "http://127.0.0.1"},
-        "timing": {"timer_poll_s": 0.05, "outbox_poll_s": 0.1, "liveness_poll_s": 0.5},
-        "web": {"port": 0, "live_poll_s": 0.2, "metrics_token": "m" * 20},
-        **({"policy": str(policy)} if policy is not None else {}),
-    }
+def _config(broker: Broker, tmp: Path, servers: Servers, policy: Path | None) -> dict[str, Any]:
+    """The central service tests' configuration, plus the IT function's address and
+    the dashboard on a free port."""
+    db_url = f"sqlite:///{tmp / 'central.db'}"
+    data = make_config(broker, db_url, servers.smtp.port, servers.sms.url, tmp)
+    data["contacts"]["roles"]["it_funktion"] = {"email": [IT_MAIL]}
+    data["web"] = {"port": 0, "live_poll_s": 0.2, "metrics_token": "m" * 20}
+    if policy is not None:
+        data["policy"] = str(policy)
+    return data
+
+
+@dataclass(frozen=True)
+class Servers:
+    """The real SMTP and SMS servers the service sends to (tests/central/servers.py)."""
+
+    smtp: SmtpSink
+    sms: SmsSink
 
 
 def _seed(db_url: str) -> None:
@@ -195,10 +195,10 @@ def _seed(db_url: str) -> None:
 
 @contextmanager
 def running_stack(
-    broker: Broker, tmp: Path, clock: Clock, policy: Path | None = None
+    broker: Broker, tmp: Path, clock: Clock, servers: Servers, policy: Path | None = None
 ) -> Iterator[Stack]:
     """The service with its dashboard on ``clock``; everything closed afterwards."""
-    data = _config(broker, tmp, policy)
+    data = _config(broker, tmp, servers, policy)
     _seed(data["database"]["url"])
     central = Central(parse_config(data), clock).start()
     loop = threading.Thread(target=central.run_until_stopped, daemon=True)

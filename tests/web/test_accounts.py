@@ -13,18 +13,19 @@ DAY = timedelta(hours=12)
 
 
 @pytest.fixture
-def accounts(web_store: Store) -> Accounts:
-    return Accounts(web_store, PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
+def accounts(store: Store) -> Accounts:
+    """On SQLite and on PostgreSQL (the ``store`` fixture of the central tests)."""
+    return Accounts(store, PasswordHasher(time_cost=1, memory_cost=8, parallelism=1))
 
 
-def test_accounts_sign_in_checks_the_argon2_hash(accounts: Accounts, web_store: Store) -> None:
+def test_accounts_sign_in_checks_the_argon2_hash(accounts: Accounts, store: Store) -> None:
     accounts.add("anna", "nattpatrullen", "rätt lösenord", now=T0, by="cli:root")
     assert accounts.sign_in("anna", "fel lösenord!", now=T0, lifetime=DAY) is None
     session_id = accounts.sign_in("anna", "rätt lösenord", now=T0, lifetime=DAY)
     assert session_id is not None
     principal = accounts.resolve(session_id, now=T0)
     assert principal is not None and principal.role == "nattpatrullen"
-    with web_store.session() as session:
+    with store.session() as session:
         stored = session.scalars(select(WebSession)).one()
         assert stored.key != session_id  # only the hash of the id is stored
         hashed = session.execute(select(WebSession.csrf)).scalar_one()
@@ -66,11 +67,11 @@ def test_accounts_refuse_bad_input(accounts: Accounts) -> None:
         accounts.disable("bertil", now=T0, by="cli:root")
 
 
-def test_accounts_changes_are_audited_with_who(accounts: Accounts, web_store: Store) -> None:
+def test_accounts_changes_are_audited_with_who(accounts: Accounts, store: Store) -> None:
     accounts.add("anna", "jour", "rätt lösenord", now=T0, by="cli:root")
     accounts.sign_in("anna", "rätt lösenord", now=T0, lifetime=DAY)
     accounts.disable("anna", now=T0, by="cli:root")
-    with web_store.session() as session:
+    with store.session() as session:
         rows = session.scalars(select(AuditEntry).order_by(AuditEntry.id)).all()
         got = [(r.kind, r.actor, r.detail["action"]) for r in rows]
     assert got == [

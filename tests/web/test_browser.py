@@ -4,6 +4,7 @@ against the whole running service (real broker, real engine, real store).
 Screenshots for review go to ``test-artifacts/`` (fleet board at desk width,
 night list at phone width, 390 px)."""
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,8 +16,9 @@ from sim.broker import Broker
 from sim.devices import Mode
 from tests.agent_link.home import AgentHome
 from tests.central.harness import FakeClock, fast_policy
+from tests.central.servers import SmsSink, SmtpSink
 from tests.web.conftest import PASSWORD
-from tests.web.stack import NightClock, Stack, running_stack
+from tests.web.stack import NightClock, Servers, Stack, running_stack
 
 pytestmark = pytest.mark.browser
 
@@ -50,20 +52,24 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def stack(broker: Broker, tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(broker, tmp_path, FakeClock(NIGHT)) as running:
+def stack(broker: Broker, tmp_path: Path, smtp: SmtpSink, sms: SmsSink) -> Iterator[Stack]:
+    servers = Servers(smtp, sms)
+    with running_stack(broker, tmp_path, FakeClock(NIGHT), servers) as running:
         yield running
 
 
 @pytest.fixture
-def night(broker: Broker, tmp_path: Path) -> Iterator[tuple[Stack, AgentHome]]:
+def night(
+    broker: Broker, tmp_path: Path, smtp: SmtpSink, sms: SmsSink
+) -> Iterator[tuple[Stack, AgentHome]]:
     """A night on real time, with gw-17's real agent (``driftvakt-agent run``) in a
     simulated home: fake router and camera on loopback, powered through relay pin
     files that the agent drives. Settle time 3 s, so recovery happens in the test."""
     policy = fast_policy(tmp_path, ack="15m", settle="3s")
     home = AgentHome(tmp_path / "home", broker, "gw-17", addresses=("127.0.0.17", "127.0.0.18"))
     try:
-        with running_stack(broker, tmp_path, NightClock(NIGHT), policy) as running:
+        servers = Servers(smtp, sms)
+        with running_stack(broker, tmp_path, NightClock(NIGHT), servers, policy) as running:
             running.agents.add("gw-17")
             home.start()
             yield running, home
@@ -183,6 +189,20 @@ def test_browser_pages_render_for_review(browser: Browser, stack: Stack) -> None
     expect(drift.get_by_role("button", name="Ja, starta om")).to_be_visible()
     expect(drift.locator("body")).not_to_contain_text("Sven Berg")
     _shot(drift, "gateway.png")
+    # Confirmed: sent as `cmd`; the agent's answer shows on the page without a reload.
+    gateway = stack.gateway("gw-18")
+    gateway.subscribe("driftvakt/v1/botkyrka/gw-18/cmd")
+    drift.get_by_role("button", name="Ja, starta om").click()
+    expect(drift.locator(".flash")).to_contain_text("Omstarten är skickad")
+    expect(drift.locator("tr.cmd").first).to_contain_text("väntar på svar")
+    command = json.loads(gateway.until("driftvakt/v1/botkyrka/gw-18/cmd")[-1].payload)
+    assert (command["type"], command["device"], command["by"]) == ("power_cycle", "camera", "drift")
+    drift.evaluate("window.__noReload = true")
+    result = {"v": 1, "id": command["id"], "ts": command["ts"], "ok": True, "detail": "klart"}
+    gateway.publish("driftvakt/v1/botkyrka/gw-18/cmd/result", json.dumps(result))
+    expect(drift.locator("tr.cmd").first).to_contain_text("lyckades", timeout=LIVE_TIMEOUT_MS)
+    assert drift.evaluate("window.__noReload") is True
+    _shot(drift, "gateway-command.png")
     tillsyn = _signed_in(browser, stack, "tillsyn", 390, "/check-failed")
     tillsyn.get_by_role("link", name="Aino Korhonen").click()
     tillsyn.get_by_role("button", name="Ja, rapportera").click()
@@ -192,6 +212,10 @@ def test_browser_pages_render_for_review(browser: Browser, stack: Stack) -> None
     visits = tillsyn.locator("li.visit[data-gateway='gw-19']")
     expect(visits).to_have_count(2)  # the check that failed now, and the one at 03:00
     expect(visits.nth(1)).to_contain_text("03:00")
+    drift.goto(stack.url + "/tasks?role=*")
+    expect(drift.locator("article.task").first).to_contain_text("Fysiskt tillsynsbesök")
+    expect(drift.locator("body")).not_to_contain_text("Aino Korhonen")
+    _shot(drift, "tasks.png")
     fleet = _signed_in(browser, stack, "natt", 390, "/fleet")
     expect(fleet.locator("tr[data-gateway='gw-18']")).to_contain_text(
         "Störning", timeout=LIVE_TIMEOUT_MS

@@ -1,10 +1,14 @@
 """Sign-in, the session cookie, CSRF and the rate limit, through the real app."""
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
-from central.store import Store
+from central.store import Home, Store
 from central.web.app import create_app
+from central.web.reads import Reader
 from central.web.settings import WebConfig
 from tests.web.conftest import CHEAP, PASSWORD, add_accounts, sign_in
 
@@ -126,3 +130,32 @@ def test_security_openapi_needs_sign_in_and_documents_the_api(web_app: FastAPI) 
     assert "/api/fleet" in paths and "/api/visits/{task_id}/done" in paths
     assert "/api/session" in paths and "/healthz" in paths and "/metrics" in paths
     assert not any(p in paths for p in ("/fleet", "/visits", "/login"))
+
+
+def test_security_reader_sessions_cannot_write(web_store: Store) -> None:
+    reader = Reader(web_store)
+    with reader.session() as session:
+        assert session.execute(text("SELECT count(*) FROM accounts")).scalar_one() == 0
+        with pytest.raises(OperationalError, match="readonly"):
+            session.execute(text("DELETE FROM accounts"))
+    reader.close()
+
+
+def test_security_labels_are_escaped_in_pages(web_store: Store) -> None:
+    add_accounts(web_store)
+    with web_store.session() as session:
+        session.add(
+            Home(
+                tenant="botkyrka",
+                gateway="gw-x",
+                homecare_group="<b>g</b>",
+                active=True,
+                label="<script>alert(1)</script>",
+            )
+        )
+    app = create_app(None, web_store, WebConfig(), secret="s" * 32, hasher=CHEAP)
+    with TestClient(app) as client:
+        sign_in(client, "user-larmgruppen")
+        page = client.get("/fleet").text
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page

@@ -3,22 +3,26 @@ real engine through the real service and shows in what the dashboard reads."""
 
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from email.message import EmailMessage
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
 
 from sim.broker import Broker
 from tests.central.harness import FakeClock
+from tests.central.servers import SmsSink, SmtpSink
 from tests.web.conftest import PASSWORD
-from tests.web.stack import Stack, running_stack, wait_for
+from tests.web.stack import IT_MAIL, Servers, Stack, running_stack, wait_for
 
 NIGHT = datetime(2027, 3, 9, 23, 30, tzinfo=UTC)  # 00:30 in Stockholm, a Tuesday night
 
 
 @pytest.fixture
-def stack(broker: Broker, tmp_path: Path) -> Iterator[Stack]:
-    with running_stack(broker, tmp_path, FakeClock(NIGHT)) as running:
+def stack(broker: Broker, tmp_path: Path, smtp: SmtpSink, sms: SmsSink) -> Iterator[Stack]:
+    servers = Servers(smtp, sms)
+    with running_stack(broker, tmp_path, FakeClock(NIGHT), servers) as running:
         yield running
 
 
@@ -30,7 +34,9 @@ def _api(stack: Stack, username: str) -> httpx.Client:
     return client
 
 
-def test_service_camera_failure_makes_visits_that_staff_work_through(stack: Stack) -> None:
+def test_service_camera_failure_makes_visits_that_staff_work_through(
+    stack: Stack, smtp: SmtpSink
+) -> None:
     stack.heartbeat_all({})
     stack.state("gw-17", "failed", restarts=3)
     stack.event("gw-17", "restart_exhausted")
@@ -58,6 +64,15 @@ def test_service_camera_failure_makes_visits_that_staff_work_through(stack: Stac
     assert ("natt", "acknowledge") in humans
     assert ("natt", "comment") in humans
     assert ("larm", "vendor_case") in humans
+
+    # The policy forwards the case number to the IT function: a real e-mail arrives.
+    def to_it() -> list[str]:
+        mails = [m for m in smtp.messages if isinstance(m, EmailMessage) and m["To"] == IT_MAIL]
+        bodies = [str(body.get_content()) for m in mails if (body := m.get_body(("plain",)))]
+        return [b for b in bodies if "PH-4711" in b]
+
+    forwarded = wait_for("the e-mail to IT", to_it)
+    assert "Greta" not in forwarded[0]  # no client identity towards IT and the vendor
 
     done = natt.post(f"/api/visits/{first['id']}/done", json={"restarted": True})
     assert done.status_code == 200, done.text
@@ -169,7 +184,7 @@ def test_service_signed_link_from_a_message_acknowledges_after_sign_in(stack: St
     todo = wait_for("the visits", lambda: natt.get("/api/visits").json()["todo"])
     assert stack.central.service is not None
     link = stack.central.service.links.url(todo[0]["id"])
-    path = link.removeprefix("http://127.0.0.1")
+    path = urlsplit(link).path
     with httpx.Client(base_url=stack.url, follow_redirects=True) as browser:
         first = browser.get(path, follow_redirects=False)
         assert first.status_code == 303 and first.headers["location"].startswith("/login?next=")
