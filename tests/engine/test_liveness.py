@@ -178,3 +178,18 @@ def test_liveness_late_outbox_event_older_than_snapshot_changes_no_health() -> N
     run.until(t + timedelta(minutes=40))
     assert run.decisions == []
     assert run.engine.homes["gw-a"].health["camera"] == "up"
+
+
+def test_liveness_sight_back_tells_everyone_told_of_the_blindness() -> None:
+    run = fleet()
+    t = local("2027-03-09 10:00")
+    everyone_reports(run, t, heartbeat_s=60)
+    run.alive(t + timedelta(minutes=1), t + timedelta(minutes=30), skip=GWS[:3])
+    back = t + timedelta(minutes=30)
+    for gw in GWS[:3]:
+        run.report(back, gw, heartbeat_s=60)
+    told = {d.role for d in run.tasks() if d.at < back}
+    status = {d.role for d in run.tasks("status_report") if d.at == back}
+    # jour was told at the start (a notice): it is told that sight is back, too
+    assert told == {"it_funktion", "jour", "digital_tillsyn"}
+    assert status == told
