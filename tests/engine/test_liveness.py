@@ -193,3 +193,28 @@ def test_liveness_sight_back_tells_everyone_told_of_the_blindness() -> None:
     # jour was told at the start (a notice): it is told that sight is back, too
     assert told == {"it_funktion", "jour", "digital_tillsyn"}
     assert status == told
+
+
+def test_liveness_late_heartbeats_within_tolerance_are_not_silence() -> None:
+    """The agent sends a heartbeat at its first tick after ``heartbeat_s``; a probe
+    round (under ``probe_interval_s``, 10 s) and the link add delay. Heartbeats up
+    to 2 x ``heartbeat_s`` apart are not silence: no home ever turns silent, so a
+    slow fleet is never taken for our own blindness."""
+    run = fleet()
+    t = local("2027-03-09 10:00")
+    gaps = [30, 41, 52, 33, 59, 45, 30, 58]
+    for k in range(40):
+        t += timedelta(seconds=gaps[k % len(gaps)])
+        run.at(t, *[snapshot(gw, seq=k, heartbeat_s=30) for gw in GWS])
+        assert not run.engine.to_dict()["silent"]
+    assert run.decisions == []
+
+
+def test_liveness_silent_after_two_heartbeats_without_a_message() -> None:
+    run = fleet()
+    t = local("2027-03-09 10:00")
+    run.at(t, *[snapshot(gw, seq=1, heartbeat_s=30) for gw in GWS])
+    run.until(t + timedelta(seconds=59))
+    assert run.engine.homes["gw-a"].silent_since is None
+    run.until(t + timedelta(seconds=60))
+    assert run.engine.homes["gw-a"].silent_since == t + timedelta(seconds=60)
