@@ -12,7 +12,7 @@ import pytest
 from central.engine import Engine, TaskRef, VendorCaseNumber, VisitDone
 from central.registry import Registry, read_registry_csv
 from central.replay import replay
-from tests.engine.helpers import DEFAULT_POLICY, Run, local, registry, utc
+from tests.engine.helpers import DEFAULT_POLICY, Run, local, registry, show, snapshot, utc
 
 GWS = ("gw-a", "gw-b", "gw-c")
 
@@ -231,3 +231,63 @@ def test_audit_journal_note_has_time_reason_case_number_and_restart_in_swedish()
     )
     later = [t.draft for t in incident.tasks.values() if t.action == "journal_note"][1]
     assert "Ingen omstart gjordes." in later and "01:30" in later
+
+
+def _opened(run: Run) -> list[tuple[str | None, str]]:
+    return [
+        (show(d.at), d.reason.split(";")[0])
+        for d in run.decisions
+        if d.event.value == "incident_opened"
+    ]
+
+
+def test_audit_trigger_restart_exhausted_event_opens_the_routine() -> None:
+    run = Run(registry([f"{gw},g1,,yes,yes,C,R," for gw in GWS]))
+    t = local("2027-03-09 10:00")
+    for gw in GWS:
+        run.report(t, gw)
+    run.event(t + timedelta(minutes=3), "gw-a", "restart_exhausted")
+    assert _opened(run) == [("2027-03-09 10:03", "restart_exhausted")]
+
+
+def test_audit_trigger_device_down_without_working_relay_per_snapshot() -> None:
+    """The agent reports ``auto_restart: false`` (its relay is not working): a
+    device down there starts the routine at once, though the registry says relay."""
+    run = Run(registry([f"{gw},g1,,yes,yes,C,R," for gw in GWS]))
+    t = local("2027-03-09 10:00")
+    for gw in GWS:
+        run.report(t, gw)
+    run.at(t + timedelta(minutes=1), snapshot("gw-a", seq=50, heartbeat_s=3600, relay=False))
+    assert run.decisions == []
+    run.at(
+        t + timedelta(minutes=2), snapshot("gw-a", "down", seq=51, heartbeat_s=3600, relay=False)
+    )
+    assert _opened(run) == [("2027-03-09 10:02", "no_relay")]
+
+
+def _saturday_lines(last: str) -> list[str]:
+    """gw-a fails Saturday 10:00; heartbeats every 50 min, the last line at ``last`` (UTC)."""
+    times = [utc("2027-03-13 08:00") + timedelta(minutes=50 * k) for k in range(26)]
+    lines, seq = [], 0
+    for t in [*(x for x in times if x < utc(last)), utc(last)]:
+        for gw in ("gw-a", "gw-b", "gw-c"):
+            seq += 1
+            camera = "failed" if gw == "gw-a" and t >= utc("2027-03-13 09:00") else "up"
+            body = {"at": t.isoformat(), "topic": f"{P}/{gw}/state"}
+            lines.append(json.dumps({**body, "payload": _state(gw, camera, seq)}))
+    return lines
+
+
+@pytest.mark.parametrize(
+    ("last", "fires"),
+    [("2027-03-14 05:30", True), ("2027-03-14 05:29", False)],
+    ids=["monday-0630-exactly-24h-after", "one-minute-short"],
+)
+def test_audit_replay_default_until_is_24h_after_last_line(last: str, fires: bool) -> None:
+    csv = "gateway,homecare_group,night_checks\ngw-a,g1,\ngw-b,g1,\ngw-c,g1,\n"
+    out, err = io.StringIO(), io.StringIO()
+    engine = Engine(DEFAULT_POLICY, Registry(read_registry_csv(csv).homes))
+    replay(_saturday_lines(last), engine, out, err)
+    decisions = [json.loads(x) for x in out.getvalue().splitlines()]
+    contact = [d["at"] for d in decisions if d["action"] == "contact_homecare"]
+    assert contact == (["2027-03-15T05:30:00Z"] if fires else [])
