@@ -6,10 +6,12 @@ from __future__ import annotations
 import io
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
 from central.engine import Engine, TaskRef, VendorCaseNumber, VisitDone
+from central.policy import load_policy
 from central.registry import Registry, read_registry_csv
 from central.replay import replay
 from tests.engine.helpers import DEFAULT_POLICY, Run, local, registry, show, snapshot, utc
@@ -291,3 +293,19 @@ def test_audit_replay_default_until_is_24h_after_last_line(last: str, fires: boo
     decisions = [json.loads(x) for x in out.getvalue().splitlines()]
     contact = [d["at"] for d in decisions if d["action"] == "contact_homecare"]
     assert contact == (["2027-03-15T05:30:00Z"] if fires else [])
+
+
+def test_audit_another_municipality_policy_file_drives_the_engine() -> None:
+    """A different policy file, no code change: its roles, windows and routes decide."""
+    policy = load_policy(Path(__file__).parents[1] / "policy" / "data" / "good-minimal.toml")
+    run = Run(registry([f"{gw},g1,23:00,yes,yes,C,R," for gw in GWS]), policy=policy)
+    t = local("2027-03-09 12:00")
+    for gw in GWS:
+        run.report(t - timedelta(hours=1), gw)
+    run.report(t, "gw-a", camera="failed")
+    run.alive(t, local("2027-03-10 00:00"))
+    assert run.table("incident_opened", "task_created") == [
+        ("2027-03-09 12:00", "incident_opened", "jour", None, None),
+        ("2027-03-09 12:00", "task_created", "jour", "vendor_report", None),
+        ("2027-03-09 22:00", "task_created", "jour", "physical_visit", "2027-03-09 23:00"),
+    ]
