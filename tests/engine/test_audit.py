@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from central.engine import Engine, TaskRef, VendorCaseNumber, VisitDone
+from central.engine import Acknowledge, Engine, TaskRef, VendorCaseNumber, VisitDone
 from central.policy import load_policy
 from central.registry import Registry, read_registry_csv
 from central.replay import replay
@@ -308,4 +308,38 @@ def test_audit_another_municipality_policy_file_drives_the_engine() -> None:
         ("2027-03-09 12:00", "incident_opened", "jour", None, None),
         ("2027-03-09 12:00", "task_created", "jour", "vendor_report", None),
         ("2027-03-09 22:00", "task_created", "jour", "physical_visit", "2027-03-09 23:00"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("start_utc", "end_utc"),
+    [
+        pytest.param("2027-03-28 01:00", "2027-03-28 05:30", id="spring-0300-cest"),
+        pytest.param("2027-10-31 00:40", "2027-10-31 06:30", id="autumn-first-0240"),
+        pytest.param("2027-10-31 01:40", "2027-10-31 06:30", id="autumn-second-0240"),
+    ],
+)
+def test_audit_extensive_on_dst_nights_hands_over_at_0730_local(
+    start_utc: str, end_utc: str
+) -> None:
+    gws = [f"gw-{k}" for k in range(5)]
+    run = Run(registry([f"{g},g1,,yes,yes,C,R," for g in gws]))
+    t = utc(start_utc)
+    for g in gws:
+        run.report(t - timedelta(hours=1), g)
+    for k in range(3):
+        run.report(t + timedelta(minutes=k), gws[k], camera="failed")
+    report = run.tasks("vendor_report")[0].task
+    run.feed(Acknowledge(t + timedelta(minutes=5), TaskRef(task=report), "nils"))
+    run.alive(t, utc(end_utc) + timedelta(minutes=5))
+    rows = [
+        (d.at, d.event.value, d.role, d.action)
+        for d in run.decisions
+        if d.kind == "extensive" and d.action == "vendor_report"
+        if d.event.value in ("task_created", "escalated") and not d.reason.startswith("no ack")
+    ]
+    third = t + timedelta(minutes=2)
+    assert rows == [
+        (third, "task_created", "nattpatrullen", "vendor_report"),
+        (utc(end_utc), "escalated", "jour", "vendor_report"),  # Sunday: no office hours
     ]
