@@ -15,18 +15,13 @@ from central.policy import load_policy
 from central.registry import Registry, read_registry_csv
 from central.replay import replay
 from tests.engine.helpers import DEFAULT_POLICY, Run, local, registry, show, snapshot, utc
+from tests.engine.test_routine_single import outage
 
 GWS = ("gw-a", "gw-b", "gw-c")
 
 
-def single(start: str, hours: float, checks: str = "") -> Run:
-    run = Run(registry([f"{gw},g1,{checks},yes,yes,C,R," for gw in GWS]))
-    t = local(start)
-    for gw in GWS:
-        run.report(t - timedelta(hours=1), gw)
-    run.report(t, "gw-a", camera="failed")
-    run.alive(t, t + timedelta(hours=hours))
-    return run
+def single(start: str, hours: int, checks: str = "") -> Run:
+    return outage(start, hours, checks=checks)
 
 
 @pytest.mark.parametrize(
@@ -80,7 +75,7 @@ def single(start: str, hours: float, checks: str = "") -> Run:
     ],
 )
 def test_audit_single_outage_tasks_at_exact_times(
-    start: str, hours: float, expected: list[tuple[str, str, str]]
+    start: str, hours: int, expected: list[tuple[str, str, str]]
 ) -> None:
     run = single(start, hours)
     assert [(r[0], r[2], r[3]) for r in run.table("task_created")] == expected
@@ -213,7 +208,7 @@ def test_audit_replay_gateways_is_full_current_membership() -> None:
 
 
 def test_audit_journal_note_has_time_reason_case_number_and_restart_in_swedish() -> None:
-    run = single("2027-03-09 21:40", 0.5, checks="22:30 01:30")
+    run = single("2027-03-09 21:40", 1, checks="22:30 01:30")
     incident_id = run.tasks("physical_visit")[0].incident
     run.feed(VendorCaseNumber(local("2027-03-09 22:20"), incident_id, "PH-4711"))
     visit = TaskRef(gateway="gw-a", action="physical_visit", check=local("2027-03-09 22:30"))
