@@ -338,3 +338,18 @@ def test_audit_extensive_on_dst_nights_hands_over_at_0730_local(
         (third, "task_created", "nattpatrullen", "vendor_report"),
         (utc(end_utc), "escalated", "jour", "vendor_report"),  # Sunday: no office hours
     ]
+
+
+def test_audit_recovery_by_device_up_event_alone_after_settle() -> None:
+    run = Run(registry([f"{gw},g1,,yes,yes,C,R," for gw in GWS]))
+    t = local("2027-03-09 10:00")
+    for gw in GWS:
+        run.report(t, gw)
+    run.event(t + timedelta(minutes=1), "gw-a", "restart_exhausted")
+    run.event(t + timedelta(minutes=30), "gw-a", "device_up")
+    run.until(t + timedelta(minutes=39, seconds=59))
+    assert run.table("incident_closed") == []
+    run.until(t + timedelta(minutes=40))
+    assert run.table("incident_closed") == [
+        ("2027-03-09 10:40", "incident_closed", None, None, None)
+    ]
