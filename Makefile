@@ -47,13 +47,13 @@ clean:
 bench-engine: venv
 	$(BIN)/python -m tests.bench.bench_replay
 
-.PHONY: bench-central
-bench-central: venv
-	$(BIN)/python -m tests.bench.bench_central
-
 .PHONY: bench-agent
 bench-agent: venv bootstrap
 	$(BIN)/python -m tests.bench.bench_agent
+
+.PHONY: bench-central
+bench-central: venv
+	$(BIN)/python -m tests.bench.bench_central
 
 .PHONY: bench-web
 bench-web: venv
