@@ -195,5 +195,7 @@ def test_service_signed_link_from_a_message_acknowledges_after_sign_in(stack: St
         csrf = browser.get("/api/me").json()["csrf"]
         done = browser.post(path, data={"csrf": csrf})
         assert done.status_code == 200 and "Uppgiften är kvitterad" in done.text
+        forged = browser.get(path[:-3] + "xyz")
+        assert forged.status_code == 404 and "Länken är ogiltig" in forged.text
     acked = [v for v in natt.get("/api/visits").json()["todo"] if v["id"] == todo[0]["id"]]
     assert acked[0]["acknowledged_by"] == "natt"
