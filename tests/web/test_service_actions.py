@@ -202,7 +202,7 @@ def test_service_signed_link_from_a_message_acknowledges_after_sign_in(stack: St
 
 
 def test_service_every_page_renders_for_every_role(stack: Stack) -> None:
-    """No page answers 5xx to anyone, as a page or as the live fragment, with data in it."""
+    """No page or API read answers 5xx to anyone (pages also as the live fragment)."""
     stack.heartbeat_all({"gw-19": "down"})
     stack.state("gw-17", "failed")
     stack.event("gw-17", "restart_exhausted")
@@ -224,6 +224,15 @@ def test_service_every_page_renders_for_every_role(stack: Stack) -> None:
         "/check-failed?target=all:botkyrka",
         "/check-failed?target=botkyrka/gw-17",
         "/policy",
+        "/api/me",
+        "/api/fleet",
+        "/api/gateways/botkyrka/gw-17",
+        "/api/incidents",
+        f"/api/incidents/{incident}",
+        "/api/tasks?role=*&all=true",
+        "/api/visits",
+        "/api/policy",
+        "/api/openapi.json",
     ]
     seen: set[int] = set()
     for username in STAFF:
