@@ -49,7 +49,7 @@ clean:
 test-deploy: venv
 	scripts/bootstrap.sh --deploy
 	$(BIN)/pip install -q -e '.[deploy]'
-	DRIFTVAKT_TEST_DEPLOY=1 $(BIN)/pytest tests/deploy -q -s -p no:cacheprovider
+	DRIFTVAKT_TEST_DEPLOY=1 $(BIN)/pytest tests/deploy -q -s -p no:cacheprovider --timeout=1800
 
 .PHONY: bench-engine
 bench-engine: venv

@@ -30,7 +30,7 @@
   }
 
   function held() {
-    return editing() || dirty() || !!main.querySelector("details[open]");
+    return editing() || dirty() || !!main.querySelector("details[open] form");
   }
 
   async function refresh() {
@@ -42,7 +42,12 @@
       const html = r.ok ? await r.text() : null;
       // Someone may have started typing or ticking while the page was on its way.
       if (held()) { pending = true; return; }
-      if (html !== null) { main.innerHTML = html; main.dispatchEvent(new Event("refreshed")); }
+      if (html !== null) {
+        const open = [...main.querySelectorAll("details[open][id]")].map((d) => d.id);
+        main.innerHTML = html;
+        for (const id of open) { const d = document.getElementById(id); if (d) d.open = true; }
+        main.dispatchEvent(new Event("refreshed"));
+      }
     } finally {
       busy = false;
       if (pending) setTimeout(refresh, 500);
