@@ -43,6 +43,14 @@ bench-broker: venv bootstrap
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache
 
+# Rollout (issue 8): the gateway and broker roles against Debian Bookworm roots
+# made by debootstrap (cached under /var/cache/driftvakt). Not part of `make test`.
+.PHONY: test-deploy
+test-deploy: venv
+	scripts/bootstrap.sh --deploy
+	$(BIN)/pip install -q -e '.[deploy]'
+	DRIFTVAKT_TEST_DEPLOY=1 $(BIN)/pytest tests/deploy -q -s -p no:cacheprovider --timeout=1800
+
 .PHONY: bench-engine
 bench-engine: venv
 	$(BIN)/python -m tests.bench.bench_replay

@@ -15,12 +15,12 @@ import difflib
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.errors import ConfigError, Problem
 from agent.wiring import KNOWN_BOARDS, Wiring, board_problem, pin_problem
+from protocol.broker_url import BrokerAddress, check_broker_url
 from protocol.names import DEVICE_RE, GATEWAY_RE, TENANT_RE
 
 DEFAULT_PATH = Path("/etc/driftvakt/agent.toml")
@@ -42,7 +42,7 @@ class Gateway(_Section):
     """Neighbour table for targets named by MAC: a file in /proc/net/arp format, or ``ip-neigh``."""
 
 
-class Broker(_Section):
+class Broker(BrokerAddress, _Section):
     url: str
     username: Annotated[str, Field(min_length=1)]
     password: str | None = None
@@ -55,22 +55,7 @@ class Broker(_Section):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError("must look like mqtts://broker.example.se:8883 (mqtt:// or mqtts://)")
-        return value
-
-    @property
-    def tls(self) -> bool:
-        return urlsplit(self.url).scheme == "mqtts"
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url).hostname or ""
-
-    @property
-    def port(self) -> int:
-        return urlsplit(self.url).port or (8883 if self.tls else 1883)
+        return check_broker_url(value)
 
 
 class RelayBoard(_Section):

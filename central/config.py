@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from central.errors import ConfigError, Problem
 from central.web.settings import WebConfig
 from protocol import is_tenant
+from protocol.broker_url import BrokerAddress, check_broker_url
 
 _PHONE_RE = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -52,7 +53,7 @@ class _WithPassword(_Section):
         return self
 
 
-class BrokerConfig(_WithPassword):
+class BrokerConfig(BrokerAddress, _WithPassword):
     """How the service reaches the MQTT broker with its own (central) account."""
 
     url: str = "mqtt://127.0.0.1:1883"
@@ -70,10 +71,7 @@ class BrokerConfig(_WithPassword):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        parts = urlsplit(value)
-        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
-            raise ValueError("not a broker URL; fix: write mqtts://host:8883 (or mqtt://host:1883)")
-        return value
+        return check_broker_url(value)
 
     @model_validator(mode="after")
     def _tls_files(self) -> BrokerConfig:
@@ -86,18 +84,6 @@ class BrokerConfig(_WithPassword):
                 "half a client certificate; fix: give cert_file and key_file, or neither"
             )
         return self
-
-    @property
-    def tls(self) -> bool:
-        return urlsplit(self.url).scheme == "mqtts"
-
-    @property
-    def host(self) -> str:
-        return urlsplit(self.url).hostname or ""
-
-    @property
-    def port(self) -> int:
-        return urlsplit(self.url).port or (8883 if self.tls else 1883)
 
 
 class DatabaseConfig(_Section):

@@ -28,6 +28,10 @@ from enum import StrEnum
 
 from sim.pins import PowerLine
 
+_FIXED_PORTS = {"tcp": 10023, "http": 10080, "https": 10443, "rtsp": 10554}
+"""Ports of the fake services: standard ports plus 10000, outside the kernel's
+ephemeral range (32768-60999) so that no outgoing connection can take them."""
+
 
 class Mode(StrEnum):
     OK = "ok"
@@ -150,9 +154,17 @@ class FakeDevice:
         self.close()
 
     def _reserve_ports(self) -> None:
+        """Fixed ports below the ephemeral range, as a real device has (each fake
+        device has a loopback address of its own, so they never collide). A port
+        picked by the kernel could be taken by someone else's socket between two
+        boots, and the device would then never answer again."""
         for service in self.services:
             probe = socket.socket()
-            probe.bind((self.address, 0))
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind((self.address, _FIXED_PORTS.get(service, 0)))
+            except OSError:
+                probe.bind((self.address, 0))
             self.ports[service] = probe.getsockname()[1]
             probe.close()
 

@@ -94,6 +94,8 @@ def run_export(args: argparse.Namespace) -> int:
                 row.router_serial or "",
                 "yes" if row.relay else "no",
                 "" if row.visit_plan is None else " ".join(row.visit_plan),
+                row.camera_mac or "",
+                row.router_mac or "",
             ]
         )
     return 0

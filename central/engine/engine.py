@@ -225,8 +225,8 @@ class Engine:
             open_outage(ctx, home.gateway, at, reason)
         elif confirmed_up(home) or (reported_up(home) and liveness.blind(ctx)):
             disarm_lead(ctx, home)
-        elif home.health and not reported_up(home) and arm_lead(ctx, home, at):
-            open_outage(ctx, home.gateway, at, "check_at_risk")
+        elif home.health and arm_lead(ctx, home, at, liveness.unknown_from(ctx, home)):
+            open_outage(ctx, home.gateway, at, "check_at_risk", since=home.silent_since)
 
     def _settle(self, home: Home, at: datetime) -> None:
         """Recovery counts only after the camera stayed up for the settle time."""

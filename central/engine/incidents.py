@@ -245,12 +245,8 @@ def recover(ctx: Context, incident: Incident, at: datetime, reason: str) -> None
     """Close the loop: cancel what is no longer needed, tell those who were told."""
     policy = ctx.policy_of(incident)
     keep_until = at + policy.check_lead
-    told = {
-        role
-        for t in incident.tasks.values()
-        if t.action != "status_report"
-        for role in (t.role, policy.step(t.step).role)
-    }
+    # Everyone given a task or a notice (e.g. jour told of our blindness) so far.
+    told = {role for t in incident.tasks.values() for role in (t.role, policy.step(t.step).role)}
     for task in incident.live_tasks():
         kept_visit = task.action == "physical_visit" and task.check and task.check <= keep_until
         if task.action not in KEEP_ON_RECOVERY and not kept_visit:

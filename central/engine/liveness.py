@@ -6,7 +6,10 @@ when it goes ``offline``); the silence becomes an outage after
 later). When more than ``blind.silent_share`` of the active gateways went
 silent within ``blind.within``, or the broker is lost, the central service is
 blind: one ``infrastructure`` incident, and silence opens nothing until
-sight is back (then each silent home gets a fresh grace).
+sight is back (then each silent home gets a fresh grace). A silent home's
+camera is not confirmed up, so a check inside the lead time starts the
+routine before the grace ends, once the silence outlasted ``blind.within``
+(:func:`unknown_from`).
 """
 
 from __future__ import annotations
@@ -31,6 +34,17 @@ def requeue(ctx: Context, home: Home) -> None:
 def _due(ctx: Context, home: Home) -> datetime | None:
     policy = ctx.policy
     return liveness_due(home, policy.missed_heartbeats, policy.silence_grace, ctx.state.blind_ended)
+
+
+def unknown_from(ctx: Context, home: Home) -> datetime | None:
+    """For a silent or offline home, when its unknown camera may put a near check
+    at risk: once the silence outlasted ``blind.within`` (a fleet-wide silence
+    is our own blindness by then, and gives no visits) and not before an
+    announced stop's expected return. ``None`` for a home we hear."""
+    since = home.silent_since or home.offline_since
+    if since is None:
+        return None
+    return max(since + ctx.policy.blind_within, home.back_by or since)
 
 
 def on_deadline(ctx: Context, due: datetime, gateway: str) -> bool:

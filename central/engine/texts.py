@@ -101,11 +101,14 @@ def vendor_report(policy: Policy, incident: Incident, homes: list[Home]) -> str:
         "Berörd utrustning:",
     ]
     for home in homes:
-        lines.append(
-            f"- gateway {home.gateway}: kamera {home.camera_serial or 'okänt serienr'}, "
-            f"router {home.router_serial or 'okänt serienr'}"
-        )
+        camera = _equipment(home.camera_serial, home.camera_mac)
+        router = _equipment(home.router_serial, home.router_mac)
+        lines.append(f"- gateway {home.gateway}: kamera {camera}, router {router}")
     return "\n".join(lines)
+
+
+def _equipment(serial: str, mac: str) -> str:
+    return f"{serial or 'okänt serienr'}" + (f" (MAC {mac})" if mac else "")
 
 
 REASON_TEXT = {

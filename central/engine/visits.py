@@ -73,9 +73,10 @@ def add_reported_visit(
         )
 
 
-def arm_lead(ctx: Context, home: Home, at: datetime) -> bool:
+def arm_lead(ctx: Context, home: Home, at: datetime, not_before: datetime | None = None) -> bool:
     """Watch the next check of a home whose camera is not confirmed up.
-    Returns ``True`` if that check is already inside the lead time."""
+    Returns ``True`` if that check is already inside the lead time (and
+    ``not_before``, when given, has passed)."""
     entry = ctx.registry.get(home.gateway)
     policy = ctx.policy
     if entry is None or not entry.active:
@@ -84,6 +85,8 @@ def arm_lead(ctx: Context, home: Home, at: datetime) -> bool:
     if not checks:
         return False
     due = checks[0] - policy.check_lead
+    if not_before is not None and not_before > due:
+        due = not_before
     if due <= at:
         return True
     current = ctx.state.timers.get(home.lead_timer) if home.lead_timer else None

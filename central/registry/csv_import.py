@@ -25,10 +25,13 @@ COLUMNS = (
     "router_serial",
     "relay",
     "visit_plan",
+    "camera_mac",
+    "router_mac",
 )
 REQUIRED = ("gateway", "homecare_group", "night_checks")
 _GATEWAY_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 _CLOCK_RE = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_MAC_RE = re.compile(r"^[0-9a-f]{2}([:-])[0-9a-f]{2}(\1[0-9a-f]{2}){4}$")
 _YES_NO = {"yes": True, "no": False, "": None}
 
 
@@ -113,6 +116,7 @@ def _row(row: dict[str | None, str | None], line: int) -> tuple[Home | None, lis
         bad("homecare_group", "empty", "name the client's home-care group")
     checks = _times(cell("night_checks"), "night_checks", bad)
     plan = _times(cell("visit_plan"), "visit_plan", bad) if cell("visit_plan") else None
+    macs = {name: _mac(cell(name), name, bad) for name in ("camera_mac", "router_mac")}
     flags = {}
     for name in ("active", "relay"):
         flags[name] = _YES_NO.get(cell(name).lower(), False)
@@ -130,11 +134,21 @@ def _row(row: dict[str | None, str | None], line: int) -> tuple[Home | None, lis
         router_serial=cell("router_serial"),
         relay=flags["relay"] is not False,
         visit_plan=plan,
+        camera_mac=macs["camera_mac"],
+        router_mac=macs["router_mac"],
     )
     return home, []
 
 
 _Bad = Callable[[str, str, str], None]
+
+
+def _mac(text: str, column: str, bad: _Bad) -> str:
+    """A MAC address as ``aa:bb:cc:dd:ee:ff`` (``-`` separators accepted), or ``""``."""
+    mac = text.lower()
+    if mac and not _MAC_RE.match(mac):
+        bad(column, "not a MAC address", 'six hex pairs, e.g. "00:1a:2b:3c:4d:5e"')
+    return mac.replace("-", ":")
 
 
 def _times(text: str, column: str, bad: _Bad) -> tuple[time, ...]:

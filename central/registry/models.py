@@ -24,6 +24,8 @@ class Home:
     router_serial: str = ""
     relay: bool = True
     visit_plan: tuple[time, ...] | None = None
+    camera_mac: str = ""
+    router_mac: str = ""
 
     @property
     def visits(self) -> tuple[time, ...]:

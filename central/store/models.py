@@ -79,6 +79,8 @@ class Home(Base):
     label: Mapped[str | None] = mapped_column(String(200), nullable=True)
     camera_serial: Mapped[str | None] = mapped_column(String(128), nullable=True)
     router_serial: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    camera_mac: Mapped[str | None] = mapped_column(String(17), nullable=True)
+    router_mac: Mapped[str | None] = mapped_column(String(17), nullable=True)
 
 
 class Gateway(Base):

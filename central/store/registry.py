@@ -33,6 +33,8 @@ def to_row(tenant: str, home: Home) -> HomeRow:
         label=home.label or None,
         camera_serial=home.camera_serial or None,
         router_serial=home.router_serial or None,
+        camera_mac=home.camera_mac or None,
+        router_mac=home.router_mac or None,
     )
 
 
@@ -47,6 +49,8 @@ def from_row(row: HomeRow) -> Home:
         router_serial=row.router_serial or "",
         relay=row.relay,
         visit_plan=None if row.visit_plan is None else _times(row.visit_plan),
+        camera_mac=row.camera_mac or "",
+        router_mac=row.router_mac or "",
     )
 
 

@@ -222,7 +222,13 @@ def _problem(request: Request, status: int, text: str, detail: str = "") -> Resp
     return ctx.templates.TemplateResponse(
         request,
         "error.html",
-        {"text": text, "detail": detail, "me": principal, "status": status},
+        {
+            "text": text,
+            "detail": detail,
+            "me": principal,
+            "status": status,
+            "path": request.url.path,
+        },
         status_code=status,
     )
 

@@ -63,19 +63,23 @@ class Live:
         self._loop = asyncio.get_running_loop()
         wake = self._wake = asyncio.Event()
         while not self._stopping:
-            try:
-                current = await asyncio.to_thread(self._fingerprints)
-            except Exception:
-                log.exception("live updates: cannot read the store; retrying")
-            else:
-                changed = [t for t in TOPICS if self._last.get(t, current[t]) != current[t]]
-                self._last = current
-                for queue in list(self._queues):
-                    for topic in changed:
-                        queue.put_nowait(topic)
+            if self._queues:  # nobody watching: no reads (an idle night costs nothing)
+                await self._look()
             wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self._poll_s)
+
+    async def _look(self) -> None:
+        try:
+            current = await asyncio.to_thread(self._fingerprints)
+        except Exception:
+            log.exception("live updates: cannot read the store; retrying")
+            return
+        changed = [t for t in TOPICS if self._last.get(t, current[t]) != current[t]]
+        self._last = current
+        for queue in list(self._queues):
+            for topic in changed:
+                queue.put_nowait(topic)
 
     def poke(self) -> None:
         """Look now (after a person's own action, so that it shows at once).

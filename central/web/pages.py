@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
+from central.errors import ActionError
 from central.web import actions, fleet, routine
 from central.web.accounts import Principal
 from central.web.context import WebContext
@@ -207,6 +208,12 @@ def visits_page(request: Request, me: Annotated[Principal, Depends(need(Perm.VIS
     now = ctx.now()
     with ctx.reader.session() as session:
         night = routine.visits(session, now, labels=allows(me.role, Perm.LABELS))
+        # The camera as last reported, so that whoever drives out sees it come back.
+        cameras = {
+            (h.tenant, h.gateway): h.device("camera")
+            for h in fleet.homes(session, now, labels=False)
+            if any(v.row.task.gateway == h.gateway for v in night.todo)
+        }
     return render(
         request,
         me,
@@ -215,6 +222,7 @@ def visits_page(request: Request, me: Annotated[Principal, Depends(need(Perm.VIS
         todo=night.todo,
         done=night.done,
         called_off=night.called_off,
+        cameras=cameras,
     )
 
 
@@ -284,11 +292,21 @@ def policy_page(request: Request, me: Annotated[Principal, Depends(need(Perm.POL
     return render(request, me, "policy.html", "", grid=grid)
 
 
+def _task_of(ctx: WebContext, token: str) -> str:
+    try:
+        task_id: str = ctx.service.links.task_of(token)
+    except ActionError:
+        raise actions.NotFound(
+            "Länken är ogiltig eller har gått ut. Öppna uppgiften i listan."
+        ) from None
+    return task_id
+
+
 @router.get("/ack/{token}")
 def ack_link_page(request: Request, token: str, me: Who) -> Response:
     """The signed link in an SMS or e-mail: sign in, see the task, then acknowledge."""
     ctx = _ctx(request)
-    task_id = ctx.service.links.task_of(token)
+    task_id = _task_of(ctx, token)
     with ctx.reader.session() as session:
         row = routine.task_row(session, task_id, labels=allows(me.role, Perm.LABELS))
     if row is None:
@@ -299,5 +317,5 @@ def ack_link_page(request: Request, token: str, me: Who) -> Response:
 @router.post("/ack/{token}")
 def ack_link(request: Request, token: str, me: Who) -> Response:
     ctx = _ctx(request)
-    actions.acknowledge(ctx, me, ctx.service.links.task_of(token))
+    actions.acknowledge(ctx, me, _task_of(ctx, token))
     return back("/tasks", "ack")

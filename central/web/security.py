@@ -78,11 +78,11 @@ def need(perm: Perm | None) -> Callable[[Request], Awaitable[Principal]]:
         principal = ctx.accounts.resolve(session_id, now=ctx.now()) if session_id else None
         if principal is None:
             raise NotSignedIn("sign in first")
+        request.state.principal = principal  # the error page shows the menu too
         if request.method not in _SAFE and not bearer and not await _csrf_ok(request, principal):
             raise Refused("Formuläret hade gått ut. Ladda om sidan och försök igen.")
         if perm is not None and not allows(principal.role, perm):
             raise Refused("Din roll har inte behörighet till detta.")
-        request.state.principal = principal
         return principal
 
     dependency.perm = perm  # type: ignore[attr-defined]

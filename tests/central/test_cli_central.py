@@ -8,9 +8,10 @@ from central.store import registry as registry_rows
 from tests.central.harness import to_toml
 
 CSV = (
-    "gateway,homecare_group,night_checks,active,label,camera_serial,router_serial,relay,visit_plan\n"
-    """gw-0001,tumba-norra,01:30 22:30,yes,Anna A,CAM1,RT1,yes,
-gw-0002,tumba-syd,,no,,CAM2,RT2,no,23:00
+    "gateway,homecare_group,night_checks,active,label,camera_serial,router_serial,relay,visit_plan,"
+    "camera_mac,router_mac\n"
+    """gw-0001,tumba-norra,01:30 22:30,yes,Anna A,CAM1,RT1,yes,,00:1a:2b:3c:4d:5e,
+gw-0002,tumba-syd,,no,,CAM2,RT2,no,23:00,,aa:bb:cc:dd:ee:ff
 """
 )
 

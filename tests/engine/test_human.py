@@ -18,6 +18,7 @@ from central.engine import (
 )
 from central.engine.tasks import _move
 from central.errors import EngineError, UnknownTask
+from central.registry import Registry, read_registry_csv
 from tests.engine.helpers import Run, local, registry
 
 GWS = ("gw-a", "gw-b", "gw-c")
@@ -72,6 +73,29 @@ def test_human_camera_still_down_after_visit_hands_over_then_vendor_report() -> 
     incident = run.engine.incidents[run.tasks("vendor_report")[0].incident]
     report = next(t.draft for t in incident.tasks.values() if t.action == "vendor_report")
     assert "CAM-gw-a" in report and "RTR-gw-a" in report and "support@phoniro.com" in report
+
+
+def test_human_vendor_report_names_serials_and_macs_never_the_client() -> None:
+    header = "gateway,homecare_group,night_checks,label,camera_serial,router_serial,camera_mac"
+    rows = [
+        f"{gw},g1,22:30,Anna Andersson,CAM-{gw},RTR-{gw},00:1a:2b:3c:4d:0{k}"
+        for k, gw in enumerate(GWS)
+    ]
+    run = Run(Registry(read_registry_csv("\n".join([header, *rows]) + "\n").homes))
+    t = local("2027-03-09 21:00")
+    for gw in GWS:
+        run.report(t, gw)
+    run.report(t + timedelta(minutes=40), "gw-a", camera="failed")
+    run.feed(
+        VisitDone(
+            local("2027-03-09 22:40"), TaskRef(gateway="gw-a", action="physical_visit"), True, False
+        )
+    )
+    run.feed(TaskDone(local("2027-03-09 22:45"), TaskRef(gateway="gw-a", action="handover")))
+    incident = run.engine.incidents[run.tasks("vendor_report")[0].incident]
+    report = next(t.draft for t in incident.tasks.values() if t.action == "vendor_report")
+    assert "- gateway gw-a: kamera CAM-gw-a (MAC 00:1a:2b:3c:4d:00), router RTR-gw-a" in report
+    assert "Anna" not in report and "Andersson" not in report
 
 
 def test_human_vendor_case_completes_report_and_verify_after_recovery() -> None:

@@ -70,7 +70,8 @@ def test_liveness_silence_missing_a_check_still_gets_its_visit() -> None:
     run.report(t + timedelta(minutes=5), "gw-a", heartbeat_s=30)
     run.alive(t + timedelta(minutes=6), t + timedelta(hours=1), skip=("gw-a",))
     visits = [(d.at, d.check) for d in run.tasks("physical_visit")]
-    assert visits == [(local("2027-03-09 22:26"), local("2027-03-09 22:30"))]
+    # silent from 22:16, the check inside the lead time: the routine starts at 22:21
+    assert visits == [(local("2027-03-09 22:21"), local("2027-03-09 22:30"))]
 
 
 def test_liveness_duplicate_event_changes_nothing() -> None:
@@ -178,3 +179,79 @@ def test_liveness_late_outbox_event_older_than_snapshot_changes_no_health() -> N
     run.until(t + timedelta(minutes=40))
     assert run.decisions == []
     assert run.engine.homes["gw-a"].health["camera"] == "up"
+
+
+def test_liveness_sight_back_tells_everyone_told_of_the_blindness() -> None:
+    run = fleet()
+    t = local("2027-03-09 10:00")
+    everyone_reports(run, t, heartbeat_s=60)
+    run.alive(t + timedelta(minutes=1), t + timedelta(minutes=30), skip=GWS[:3])
+    back = t + timedelta(minutes=30)
+    for gw in GWS[:3]:
+        run.report(back, gw, heartbeat_s=60)
+    told = {d.role for d in run.tasks() if d.at < back}
+    status = {d.role for d in run.tasks("status_report") if d.at == back}
+    # jour was told at the start (a notice): it is told that sight is back, too
+    assert told == {"it_funktion", "jour", "digital_tillsyn"}
+    assert status == told
+
+
+def test_liveness_late_heartbeats_within_tolerance_are_not_silence() -> None:
+    """The agent sends a heartbeat at its first tick after ``heartbeat_s``; a probe
+    round (under ``probe_interval_s``, 10 s) and the link add delay. Heartbeats up
+    to 2 x ``heartbeat_s`` apart are not silence: no home ever turns silent, so a
+    slow fleet is never taken for our own blindness."""
+    run = fleet()
+    t = local("2027-03-09 10:00")
+    gaps = [30, 41, 52, 33, 59, 45, 30, 58]
+    for k in range(40):
+        t += timedelta(seconds=gaps[k % len(gaps)])
+        run.at(t, *[snapshot(gw, seq=k, heartbeat_s=30) for gw in GWS])
+        assert not run.engine.to_dict()["silent"]
+    assert run.decisions == []
+
+
+def test_liveness_silent_after_two_heartbeats_without_a_message() -> None:
+    run = fleet()
+    t = local("2027-03-09 10:00")
+    run.at(t, *[snapshot(gw, seq=1, heartbeat_s=30) for gw in GWS])
+    run.until(t + timedelta(seconds=59))
+    assert run.engine.homes["gw-a"].silent_since is None
+    run.until(t + timedelta(seconds=60))
+    assert run.engine.homes["gw-a"].silent_since == t + timedelta(seconds=60)
+
+
+def test_liveness_silent_inside_lead_time_gets_visit_before_the_check() -> None:
+    """Silent, the camera is not confirmed up: a check inside the lead time starts
+    the routine once the silence outlasts ``blind.within`` (by then a fleet-wide
+    silence would be our own blindness), not only after the 10-minute grace,
+    which would give the night patrol the 22:30 visit after 22:30."""
+    run = fleet(checks="22:30")
+    t = local("2027-03-09 22:00")
+    everyone_reports(run, t)
+    run.report(local("2027-03-09 22:17"), "gw-a", heartbeat_s=30)  # silent from 22:18
+    run.alive(local("2027-03-09 22:18"), local("2027-03-09 23:00"), skip=("gw-a",))
+    assert run.table("incident_opened", "task_created") == [
+        ("2027-03-09 22:23", "incident_opened", "nattpatrullen", None, None),
+        ("2027-03-09 22:23", "task_created", "nattpatrullen", "physical_visit", "2027-03-09 22:30"),
+    ]
+
+
+def test_liveness_fleet_silent_inside_lead_time_gives_no_visits() -> None:
+    run = fleet(checks="22:30")
+    t = local("2027-03-09 22:00")
+    everyone_reports(run, t)
+    run.at(local("2027-03-09 22:19"), *[snapshot(gw, seq=100, heartbeat_s=30) for gw in GWS])
+    run.alive(local("2027-03-09 22:20"), local("2027-03-09 23:30"), skip=GWS[:3])
+    assert {d.kind for d in run.decisions} == {"infrastructure"}
+    assert run.tasks("physical_visit") == []
+
+
+def test_liveness_gateway_back_before_lead_outage_opens_nothing() -> None:
+    run = fleet(checks="22:30")
+    t = local("2027-03-09 22:00")
+    everyone_reports(run, t)
+    run.report(local("2027-03-09 22:17"), "gw-a", heartbeat_s=30)  # silent from 22:18
+    run.report(local("2027-03-09 22:22"), "gw-a")  # back before 22:23
+    run.alive(local("2027-03-09 22:22"), local("2027-03-09 23:00"))
+    assert run.decisions == []

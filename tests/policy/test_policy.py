@@ -11,7 +11,7 @@ import pytest
 
 from central.cli import main
 from central.errors import PolicyError
-from central.policy import load_policy
+from central.policy import default_policy_text, load_policy, parse_policy
 from central.policy.check import check_policy
 from tests.engine.helpers import local
 
@@ -115,3 +115,14 @@ def test_policy_check_cli_invalid_exits_nonzero(capsys: pytest.CaptureFixture[st
     assert main(["policy", "check", str(DATA / "bad-unknown-role.toml")]) == 2
     err = capsys.readouterr().err
     assert "steps.physical_visit.role" in err and "fix: use one of: jour" in err
+
+
+def test_policy_extra_dates_close_office_hours() -> None:
+    """A municipality's own extra day off (``extra_dates``) is a holiday for the
+    windows that exclude holidays: no office hours on it."""
+    text = default_policy_text().replace("extra_dates = []", "extra_dates = [2027-03-10]")
+    policy = parse_policy(text)
+    assert policy.calendars["sverige"].is_holiday(date(2027, 3, 10))
+    assert not policy.windows["office"].contains(local("2027-03-10 10:00"))
+    assert policy.windows["office"].contains(local("2027-03-11 10:00"))
+    assert load_policy().windows["office"].contains(local("2027-03-10 10:00"))

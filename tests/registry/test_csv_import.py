@@ -49,6 +49,21 @@ BAD_ROWS = [
     ("gw-1,g,22:30,yes,,,,ja", "line 2, column relay", "yes or no"),
     ("gw-1,g,22:30,yes,,,,yes,7", "line 2, column visit_plan", '"HH:MM"'),
 ]
+MAC_HEADER = "gateway,homecare_group,night_checks,camera_mac,router_mac"
+
+
+def test_registry_csv_equipment_macs_normalised() -> None:
+    text = f"{MAC_HEADER}\ngw-1,g,22:30,00-1A-2B-3C-4D-5E,aa:bb:cc:dd:ee:0f\ngw-2,g,,,\n"
+    one, two = read_registry_csv(text).homes
+    assert (one.camera_mac, one.router_mac) == ("00:1a:2b:3c:4d:5e", "aa:bb:cc:dd:ee:0f")
+    assert (two.camera_mac, two.router_mac) == ("", "")
+
+
+@pytest.mark.parametrize("mac", ["00:1a:2b:3c:4d", "00:1a:2b:3c:4d:5g", "00:1a-2b:3c:4d:5e"])
+def test_registry_csv_bad_mac_reports_line_and_fix(mac: str) -> None:
+    result = read_registry_csv(f"{MAC_HEADER}\ngw-1,g,22:30,{mac},\n")
+    assert [p.where for p in result.problems] == ["line 2, column camera_mac"]
+    assert "six hex pairs" in result.problems[0].fix
 
 
 @pytest.mark.parametrize(("row", "where", "fix"), BAD_ROWS)

@@ -90,8 +90,11 @@ def _signed_in(browser: Browser, stack: Stack, username: str, width: int, path: 
 
 
 def _shot(page: Page, name: str) -> None:
+    """Screenshot for review; a page must fit its viewport's width (no sideways scroll)."""
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name} too wide"
 
 
 def test_browser_night_outage_from_board_to_recovery(
@@ -173,6 +176,9 @@ def test_browser_night_outage_from_board_to_recovery(
     assert natt.evaluate("window.__noReload") is True
     _shot(natt, "night-list-after-recovery-390.png")
     expect(larm.locator("h1")).to_contain_text("Stängd", timeout=LIVE_TIMEOUT_MS)
+    natt.goto(larm.url)  # the closed incident, on the phone
+    expect(natt.locator("h1")).to_contain_text("Stängd")
+    _shot(natt, "incident-390.png")
     larm.goto(stack.url + "/fleet")
     expect(row).to_contain_text("OK")
 

@@ -1,5 +1,7 @@
 """Sign-in, the session cookie, CSRF and the rate limit, through the real app."""
 
+from collections.abc import Callable
+
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -159,3 +161,17 @@ def test_security_labels_are_escaped_in_pages(web_store: Store) -> None:
         page = client.get("/fleet").text
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_security_unknown_things_answer_404_pages_in_swedish(
+    web_app: FastAPI, clients: Callable[[str], TestClient]
+) -> None:
+    admin = clients("admin")
+    for path in ("/incidents/nope", "/gateways/botkyrka/nope", "/api/incidents/nope"):
+        response = admin.get(path)
+        assert response.status_code == 404, path
+    page = admin.get("/incidents/nope")
+    assert "Hittades inte" in page.text and "Logga ut" in page.text
+    refused = clients("hemtjanstgrupp").get("/fleet")
+    assert refused.status_code == 403 and "Ingen behörighet" in refused.text
+    assert "Uppgifter" in refused.text  # the menu, to get back to one's own work

@@ -14,7 +14,7 @@ from sim.broker import Broker
 from tests.central.harness import FakeClock
 from tests.central.servers import SmsSink, SmtpSink
 from tests.web.conftest import PASSWORD
-from tests.web.stack import IT_MAIL, Servers, Stack, running_stack, wait_for
+from tests.web.stack import IT_MAIL, STAFF, Servers, Stack, running_stack, wait_for
 
 NIGHT = datetime(2027, 3, 9, 23, 30, tzinfo=UTC)  # 00:30 in Stockholm, a Tuesday night
 
@@ -195,5 +195,52 @@ def test_service_signed_link_from_a_message_acknowledges_after_sign_in(stack: St
         csrf = browser.get("/api/me").json()["csrf"]
         done = browser.post(path, data={"csrf": csrf})
         assert done.status_code == 200 and "Uppgiften är kvitterad" in done.text
+        forged = browser.get(path[:-3] + "xyz")
+        assert forged.status_code == 404 and "Länken är ogiltig" in forged.text
     acked = [v for v in natt.get("/api/visits").json()["todo"] if v["id"] == todo[0]["id"]]
     assert acked[0]["acknowledged_by"] == "natt"
+
+
+def test_service_every_page_renders_for_every_role(stack: Stack) -> None:
+    """No page or API read answers 5xx to anyone (pages also as the live fragment)."""
+    stack.heartbeat_all({"gw-19": "down"})
+    stack.state("gw-17", "failed")
+    stack.event("gw-17", "restart_exhausted")
+    natt = _api(stack, "natt")
+    incident = wait_for("an incident", lambda: natt.get("/api/incidents").json())[0]["id"]
+    pages = [
+        "/",
+        "/fleet",
+        "/fleet?group=Tumba+norra&state=atgard",
+        "/gateways/botkyrka/gw-17",
+        "/gateways/botkyrka/gw-17?confirm=all",
+        "/incidents",
+        "/incidents?closed=1",
+        f"/incidents/{incident}",
+        "/tasks",
+        "/tasks?role=*&all=1",
+        "/visits",
+        "/check-failed",
+        "/check-failed?target=all:botkyrka",
+        "/check-failed?target=botkyrka/gw-17",
+        "/policy",
+        "/api/me",
+        "/api/fleet",
+        "/api/gateways/botkyrka/gw-17",
+        "/api/incidents",
+        f"/api/incidents/{incident}",
+        "/api/tasks?role=*&all=true",
+        "/api/visits",
+        "/api/policy",
+        "/api/openapi.json",
+    ]
+    seen: set[int] = set()
+    for username in STAFF:
+        with httpx.Client(base_url=stack.url, follow_redirects=True) as browser:
+            browser.post("/login", data={"username": username, "password": PASSWORD})
+            for path in pages:
+                for headers in ({}, {"X-Fragment": "1"}):
+                    status = browser.get(path, headers=headers).status_code
+                    seen.add(status)
+                    assert status < 500, (username, path, headers, status)
+    assert seen == {200, 403}

@@ -3,6 +3,7 @@ connection passed in ``config.attributes`` (no alembic.ini)."""
 
 from alembic import context
 
+import central.web.accounts  # noqa: F401  (the dashboard's accounts share the store's Base)
 from central.store.models import Base
 
 connection = context.config.attributes["connection"]

@@ -11,25 +11,53 @@
   function editing() {
     const el = document.activeElement;
     if (!el || !main.contains(el)) return false;
-    return ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName) || !!el.closest("details[open] form");
+    return ["INPUT", "TEXTAREA", "SELECT"].includes(el.tagName);
+  }
+
+  // A control someone changed and has not sent yet: a refresh would lose it.
+  function dirty() {
+    for (const el of main.querySelectorAll("input, textarea, select")) {
+      if (el.matches("[data-autosubmit], [type=hidden], [type=search]")) continue;
+      if (el.type === "checkbox" || el.type === "radio") {
+        if (el.checked !== el.defaultChecked) return true;
+      } else if (el.tagName === "SELECT") {
+        for (const o of el.options) if (o.selected !== o.defaultSelected) return true;
+      } else if (el.value !== el.defaultValue) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  function held() {
+    return editing() || dirty() || !!main.querySelector("details[open] form");
   }
 
   async function refresh() {
-    if (busy) { pending = true; return; }
-    if (editing() || main.querySelector("details[open]")) { pending = true; return; }
+    if (busy || held()) { pending = true; return; }
     busy = true; pending = false;
     try {
       const r = await fetch(location.href, { headers: { "X-Fragment": "1" }, credentials: "same-origin" });
       if (r.redirected || r.status === 401) { location.reload(); return; }
-      if (r.ok) { main.innerHTML = await r.text(); main.dispatchEvent(new Event("refreshed")); }
+      const html = r.ok ? await r.text() : null;
+      // Someone may have started typing or ticking while the page was on its way.
+      if (held()) { pending = true; return; }
+      if (html !== null) {
+        const open = [...main.querySelectorAll("details[open][id]")].map((d) => d.id);
+        main.innerHTML = html;
+        for (const id of open) { const d = document.getElementById(id); if (d) d.open = true; }
+        main.dispatchEvent(new Event("refreshed"));
+      }
     } finally {
       busy = false;
-      if (pending) setTimeout(refresh, 200);
+      if (pending) setTimeout(refresh, 500);
     }
   }
 
-  document.addEventListener("focusout", () => { if (pending) setTimeout(refresh, 300); });
-  document.addEventListener("toggle", () => { if (pending) setTimeout(refresh, 300); }, true);
+  const retry = () => { if (pending) setTimeout(refresh, 300); };
+  document.addEventListener("focusout", retry);
+  document.addEventListener("change", retry);
+  document.addEventListener("toggle", retry, true);
 
   if (main && topics.length && window.EventSource) {
     const source = new EventSource("/events");
