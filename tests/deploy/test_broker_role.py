@@ -22,7 +22,7 @@ import pytest
 
 from sim.broker import find_mosquitto
 from sim.broker_client import BrokerClient, Credentials, make_client
-from sim.broker_config import CentralAccount, GatewayAccount, render_acl
+from sim.broker_config import BrokerSettings, CentralAccount, GatewayAccount, render_acl
 from sim.errors import BrokerConnectError
 from tests.deploy.ansible_run import (
     PlayResult,
@@ -154,6 +154,14 @@ def test_broker_role_acl_is_the_harness_acl(role_broker: RoleBroker) -> None:
         return [line for line in text.splitlines() if line and not line.startswith("#")]
 
     assert rules(role) == rules(harness)
+
+
+def test_broker_role_queue_limits_are_the_harness_limits(role_broker: RoleBroker) -> None:
+    """Mosquitto's default queues drop what waits for central; production must not."""
+    defaults = BrokerSettings.__dataclass_fields__
+    conf = (role_broker.conf_dir / "mosquitto.conf").read_text().splitlines()
+    for key in ("max_queued_messages", "max_queued_bytes", "max_inflight_messages"):
+        assert f"{key} {defaults[key].default}" in conf
 
 
 def test_broker_role_second_run_changes_nothing(role_broker: RoleBroker) -> None:
