@@ -251,7 +251,8 @@ def recover(ctx: Context, incident: Incident, at: datetime, reason: str) -> None
         kept_visit = task.action == "physical_visit" and task.check and task.check <= keep_until
         if task.action not in KEEP_ON_RECOVERY and not kept_visit:
             cancel_task(ctx, incident, task, at, reason)
-    incident.updated = at
+    # Closed from here on: the status reports below say so (the decision follows them).
+    incident.updated = incident.closed_at = at
     route = route_named(policy, incident.kind, incident.window)
     told |= set(route.also_tell if route else ())
     status = policy.followups["status_report"]

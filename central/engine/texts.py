@@ -65,11 +65,18 @@ def notification(
     if task.check:
         lines.append(f"Tillsyn kl {local(policy, task.check)}.")
     if task.action == "status_report":
-        lines.append(f"Driftstoppet är över sedan {local(policy, incident.updated)}.")
+        lines.append(_status(policy, incident))
     if task.draft:
         lines += ["", task.draft]
     lines.append(f"Incident {incident.id}, öppnad {local(policy, incident.opened)}.")
     return subject, "\n".join(lines)
+
+
+def _status(policy: Policy, incident: Incident) -> str:
+    """The current status, restored or not (ROUTINE.md vocabulary: ``status_report``)."""
+    if incident.closed_at is not None:
+        return f"Driftstoppet är över sedan {local(policy, incident.closed_at)}."
+    return f"Driftstoppet pågår sedan {local(policy, incident.opened)}."
 
 
 def journal_note(

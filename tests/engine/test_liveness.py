@@ -255,3 +255,20 @@ def test_liveness_gateway_back_before_lead_outage_opens_nothing() -> None:
     run.report(local("2027-03-09 22:22"), "gw-a")  # back before 22:23
     run.alive(local("2027-03-09 22:22"), local("2027-03-09 23:00"))
     assert run.decisions == []
+
+
+def test_liveness_status_report_says_ongoing_at_the_start_and_over_at_the_end() -> None:
+    """jour's notice when we go blind is a status report too: it must not say 'over'."""
+    run = fleet()
+    t = local("2027-03-09 10:00")
+    everyone_reports(run, t, heartbeat_s=60)
+    run.alive(t + timedelta(minutes=1), t + timedelta(minutes=30), skip=GWS[:3])
+    back = t + timedelta(minutes=30)
+    for gw in GWS[:3]:
+        run.report(back, gw, heartbeat_s=60)
+    reports = [n for n in run.notifications if n.action == "status_report" and n.role == "jour"]
+    assert len(reports) == 2
+    opened, closed = reports
+    assert "Driftstoppet pågår sedan 2027-03-09 10:0" in opened.body
+    assert "över" not in opened.body
+    assert "Driftstoppet är över sedan 2027-03-09 10:30." in closed.body
