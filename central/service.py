@@ -221,6 +221,15 @@ class Service:
                         event_id=body.id, tenant=rt.name, gateway=gateway, received_at=now
                     )
                 )
+                # The gateway page's event history: what the agent saw and did, at arrival.
+                audit.record(
+                    session,
+                    at=now,
+                    tenant=rt.name,
+                    kind="gateway",
+                    actor=gateway,
+                    detail={"type": body.type, "device": body.device, "agent": body.detail},
+                )
             if note is not None:
                 kind = "link" if actor == "mqtt" else "human"
                 audit.record(session, at=now, tenant=rt.name, kind=kind, actor=actor, detail=note)

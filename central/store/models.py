@@ -206,7 +206,8 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(index=True)
     tenant: Mapped[str] = mapped_column(String(32))
     kind: Mapped[str] = mapped_column(String(32))
-    """``decision``, ``notification``, ``human``, ``command``, ``ingest``, ``timer``."""
+    """``decision``, ``notification``, ``human``, ``command``, ``ingest``, ``timer``,
+    ``gateway`` (an event a gateway reported)."""
     actor: Mapped[str] = mapped_column(String(128))
     incident_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -100,6 +100,8 @@ def describe(kind: str, detail: dict[str, Any]) -> str:
         return _decision(detail)
     if kind == "human":
         return _human(detail)
+    if kind == "gateway":
+        return _gateway_event(detail)
     if "channel" in detail:
         status = _STATUS.get(str(detail.get("status", "")), str(detail.get("status", "")))
         return f"Utskick via {detail['channel']}: {status}"
@@ -112,6 +114,29 @@ def describe(kind: str, detail: dict[str, Any]) -> str:
             )
         return f"Fjärromstart skickad ({detail.get('device', '')})"
     return ", ".join(f"{k}: {v}" for k, v in detail.items())
+
+
+_DEVICE = {"router": "routern", "camera": "kameran"}
+_GATEWAY_EVENT = {
+    "agent_started": "Agenten startade",
+    "agent_stopping": "Agenten stängs av",
+    "device_up": "{d} svarar igen",
+    "device_down": "{d} svarar inte",
+    "device_unreachable": "{d} går inte att nå (routern är nere)",
+    "restart_started": "Omstart av {d} påbörjad",
+    "restart_succeeded": "Omstart av {d} lyckades",
+    "restart_failed": "Omstart av {d} misslyckades",
+    "restart_exhausted": "Automatisk omstart av {d} uppgiven",
+    "command_rejected": "Kommando avvisat",
+    "relay_fault": "Relefel ({d})",
+}
+
+
+def _gateway_event(detail: dict[str, Any]) -> str:
+    device = str(detail.get("device") or "")
+    text = _GATEWAY_EVENT.get(str(detail.get("type")), str(detail.get("type")))
+    line = text.format(d=_DEVICE.get(device, device or "gatewayen"))
+    return line[0].upper() + line[1:]
 
 
 def install_filters(templates: Jinja2Templates) -> None:

@@ -157,6 +157,29 @@ def test_service_power_cycle_is_sent_as_cmd_and_its_result_shown(stack: Stack) -
     assert shown[0]["detail"] == "camera power-cycled"
 
 
+def test_service_gateway_page_shows_the_events_the_gateway_reported(stack: Stack) -> None:
+    stack.heartbeat_all({})
+    stack.event("gw-19", "device_down")
+    stack.event("gw-19", "restart_started")
+    drift = _api(stack, "drift")
+    history = wait_for(
+        "the events",
+        lambda: [
+            h
+            for h in drift.get("/api/gateways/botkyrka/gw-19").json()["history"]
+            if h["kind"] == "gateway"
+        ][:2],
+    )
+    assert [(h["actor"], h["detail"]["type"], h["detail"]["device"]) for h in history] == [
+        ("gw-19", "restart_started", "camera"),
+        ("gw-19", "device_down", "camera"),
+    ]
+    page = drift.get("/gateways/botkyrka/gw-19")
+    assert page.status_code == 200
+    assert "Kameran svarar inte" in page.text
+    assert "Omstart av kameran påbörjad" in page.text
+
+
 def test_service_metrics_and_healthz(stack: Stack) -> None:
     stack.heartbeat_all({"gw-19": "down"})
     stack.settle()
