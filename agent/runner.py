@@ -88,6 +88,7 @@ def build_supervisor(config: AgentConfig, relays: RelayBank, now: datetime) -> S
         specs,
         down_after=config.health.down_after,
         arm_after=config.health.arm_after,
+        unseen_attempts=config.health.unseen_attempts,
         policy=policy,
         now=now,
     )

@@ -3,12 +3,13 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agent.restart import Cut, Policy, Refusal, Restore, WaitUntil
 from protocol import Health
-from tests.agent.fakehome import FakeHome
+from tests.agent.fakehome import T0, FakeHome
 
 
 def armed_home(**kwargs: object) -> FakeHome:
@@ -123,11 +124,71 @@ def test_supervisor_24h_budget_ends_in_failed() -> None:
     assert home.state("camera") is Health.UP
 
 
-def test_supervisor_unarmed_device_is_never_cycled() -> None:
-    home = FakeHome()
-    home.rounds(20, camera=False)
+def test_supervisor_unarmed_device_is_not_cycled_within_its_boot_wait() -> None:
+    home = FakeHome()  # boot wait 60 s: a camera may still be booting after the power cut
+    home.rounds(5, camera=False)
+    assert home.take_events() == [("device_up", "router"), ("device_down", "camera")]
     assert home.plans == []
     assert home.state("camera") is Health.DOWN
+
+
+@pytest.mark.parametrize(
+    ("unseen_attempts", "camera_events", "plans"),
+    [
+        (0, ["device_down", "restart_exhausted"], []),
+        (
+            1,
+            ["device_down", "restart_started", "restart_failed", "restart_exhausted"],
+            [("camera",)],
+        ),
+        (
+            2,
+            ["device_down"] + ["restart_started", "restart_failed"] * 2 + ["restart_exhausted"],
+            [("camera",), ("router", "camera")],
+        ),
+    ],
+)
+def test_supervisor_never_seen_device_gets_its_attempts_then_fails_once(
+    unseen_attempts: int, camera_events: list[str], plans: list[tuple[str, ...]]
+) -> None:
+    home = FakeHome(unseen_attempts=unseen_attempts)
+    home.rounds(200, camera=False)  # dead from the agent's start: never armed
+    assert [e for e, d in home.take_events() if d == "camera"] == camera_events
+    assert [p.devices for p in home.plans] == plans
+    assert home.state("camera") is Health.FAILED
+    early = [p for p in home.plans if p.started < T0 + timedelta(seconds=60)]
+    assert early == []  # nothing within the boot wait since the start
+
+
+def test_supervisor_never_seen_device_cured_by_its_attempt_is_armed_as_usual() -> None:
+    home = FakeHome()
+    home.rounds(6, camera=False)
+    assert home.take_events()[-2:] == [("device_down", "camera"), ("restart_started", "camera")]
+    home.rounds(3)
+    assert home.take_events() == [("restart_succeeded", "camera"), ("device_up", "camera")]
+    assert home.sup.health["camera"].armed
+    home.rounds(200, camera=False)  # armed now: the normal ladder and budget
+    assert [p.devices for p in home.plans] == [
+        ("camera",),  # the never-seen attempt
+        ("camera",),
+        ("router", "camera"),
+        ("router", "camera"),
+    ]
+
+
+def test_supervisor_never_seen_device_gets_no_new_attempt_after_an_agent_restart() -> None:
+    home = FakeHome()
+    home.rounds(7, camera=False)
+    assert len(home.plans) == 1
+    saved = home.sup.export()
+    again = FakeHome(now=home.now)  # the agent restarted mid-attempt
+    again.sup.restore(saved)
+    again.rounds(200, camera=False)
+    assert again.plans == []
+    assert [e for e, d in again.take_events() if d == "camera"] == [
+        "device_down",
+        "restart_exhausted",
+    ]
 
 
 def test_supervisor_command_counts_against_the_budget() -> None:

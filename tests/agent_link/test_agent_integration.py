@@ -310,3 +310,29 @@ def _command(command_id: str) -> bytes:
         by="op-7",
         expires=now + timedelta(minutes=5),
     ).to_payload()
+
+
+def test_agent_camera_dead_from_the_start_is_cycled_once_then_failed(
+    link_broker: Broker, make_home: Callable[..., AgentHome]
+) -> None:
+    home = make_home(link_broker, LINK_GATEWAYS[18])
+    home.camera.set_mode(Mode.DEAD)  # did not survive the power cut that booted the gateway
+    with link_broker.client("central") as client:
+        watcher = Watcher(client, home.gateway)
+        home.start()
+        watcher.wait(lambda w: "restart_exhausted" in w.types("camera"))
+        assert home.stop() == 0
+        watcher.wait(lambda w: w.availability()[-1:] == [b"offline"])
+    assert watcher.types("camera") == [
+        "device_down",
+        "restart_started",
+        "restart_failed",
+        "restart_exhausted",
+    ]
+    started, exhausted = (
+        e for e in watcher.events("camera") if e.type in ("restart_started", "restart_exhausted")
+    )
+    assert started.detail["devices"] == ["camera"]
+    assert exhausted.detail["reason"].startswith("never armed")
+    assert watcher.types("router") == ["device_up"]
+    assert not home.relay_cut(CAMERA_PIN)
