@@ -336,3 +336,24 @@ def test_agent_camera_dead_from_the_start_is_cycled_once_then_failed(
     assert exhausted.detail["reason"].startswith("never armed")
     assert watcher.types("router") == ["device_up"]
     assert not home.relay_cut(CAMERA_PIN)
+
+
+def test_agent_flapping_camera_never_exceeds_its_24h_budget(
+    link_broker: Broker, make_home: Callable[..., AgentHome]
+) -> None:
+    home = make_home(link_broker, LINK_GATEWAYS[13], timing={"max_per_24h": 2})
+    home.camera.flap_s = 1.0
+    home.camera.set_mode(Mode.FLAPPING)
+    wait_until(lambda: home.camera.boots == 1, 5)
+    home.camera.power(False)  # a blip, so that it boots flapping
+    home.camera.power(True)
+    with _running(link_broker, home) as watcher:
+        watcher.wait(lambda w: "restart_exhausted" in w.types("camera"), timeout=60)
+        first = watcher.types("camera").index("restart_exhausted")
+        # it keeps flapping: answering leaves `failed`, the next outage finds the budget spent
+        watcher.wait(lambda w: w.types("camera")[first:].count("device_up") >= 2, timeout=30)
+    camera = watcher.types("camera")
+    assert camera.count("restart_started") == 2
+    assert "restart_started" not in camera[first:]
+    assert home.camera.boots == 2 + 2  # its first boot, the blip, two relay cycles
+    assert "restart_started" not in watcher.types("router")
