@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -48,15 +49,17 @@ def _up(watcher: Watcher) -> bool:
 
 
 @contextlib.contextmanager
-def _running(broker: Broker, home: AgentHome) -> Iterator[Watcher]:
-    """The agent started with both devices seen up; on leaving, a clean stop, after
-    which everything the agent sent has arrived (``offline`` comes last)."""
+def _running(
+    broker: Broker, home: AgentHome, signum: signal.Signals = signal.SIGTERM
+) -> Iterator[Watcher]:
+    """The agent started with both devices seen up; on leaving, a clean stop by
+    ``signum``, after which everything the agent sent has arrived (``offline`` comes last)."""
     with broker.client("central") as client:
         watcher = Watcher(client, home.gateway)
         home.start()
         watcher.wait(_up)
         yield watcher
-        assert home.stop() == 0
+        assert home.stop(signum) == 0
         watcher.wait(lambda w: w.availability()[-1:] == [b"offline"])
 
 
@@ -111,15 +114,17 @@ def test_agent_router_dead_makes_camera_unreachable_and_cycles_router_first(
     assert watcher.types("router")[:3] == ["device_up", "device_down", "restart_started"]
 
 
-def test_agent_sigterm_during_cut_restores_power_at_once(
-    link_broker: Broker, make_home: Callable[..., AgentHome]
+@pytest.mark.parametrize(("signum", "gateway"), [(signal.SIGTERM, 15), (signal.SIGINT, 14)])
+def test_agent_stop_signal_during_cut_restores_power_at_once(
+    link_broker: Broker, make_home: Callable[..., AgentHome], signum: signal.Signals, gateway: int
 ) -> None:
-    home = make_home(link_broker, LINK_GATEWAYS[15], timing={"off_time_s": 60})
-    with _running(link_broker, home) as watcher:
+    home = make_home(link_broker, LINK_GATEWAYS[gateway], timing={"off_time_s": 60})
+    with _running(link_broker, home, signum) as watcher:
         home.hang_camera()
         wait_until(lambda: home.relay_cut(CAMERA_PIN), 10)
     assert not home.relay_cut(CAMERA_PIN)  # long before the 60 s off-time
     assert watcher.types()[-2:] == ["restart_started", "agent_stopping"]
+    assert watcher.events(None)[-1].detail == {"reason": signum.name.lower()}
     assert home.camera.wait_answering(5)
 
 
