@@ -147,11 +147,12 @@ class Runner:
 
     def round(self, pool: ThreadPoolExecutor) -> dict[str, DeviceResult]:
         """One probe round: probe every device, then decide and act."""
+        began = self.clock()
         results = probe_all(self.config.devices, self.neighbours, pool)
         with self._lock:
             now = self.clock()
             self._act(self.supervisor.tick(now), now)
-            self._act(self.supervisor.observe(results, now), now)
+            self._act(self.supervisor.observe(results, now, probed_at=began), now)
         return results
 
     def power_cycle(self, device: str, now: datetime) -> CommandOutcome:

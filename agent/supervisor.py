@@ -78,16 +78,27 @@ class Supervisor:
         self._cycle_until: datetime | None = None
         self.started, self.unseen_attempts = now, unseen_attempts
 
-    def observe(self, results: Mapping[str, DeviceResult], now: datetime) -> Decision:
+    def observe(
+        self,
+        results: Mapping[str, DeviceResult],
+        now: datetime,
+        *,
+        probed_at: datetime | None = None,
+    ) -> Decision:
         """Feed one probe round (any subset of the devices).
 
         A failure while the parent is failing too, but not yet ``down``, is held
         back: the parent may be the cause, and the next rounds will tell.
+
+        :param probed_at: when the round's probes began. A cycle started since (a
+            command can arrive mid-round) is not judged by answers from before its cut.
         """
         events: list[DeviceEvent] = []
         for name in self.order:
             result = results.get(name)
             if result is None or (not result.ok and self._parent_suspect(name)):
+                continue
+            if probed_at is not None and self._cut_since(name, probed_at):
                 continue
             down = self._parent_down(name)
             events += self.health[name].observe(result, now, parent_down=down)
@@ -143,6 +154,10 @@ class Supervisor:
                 health.since = datetime.fromisoformat(saved["since"])
             if name in self.planner.budgets and saved.get("budget"):
                 self.planner.budgets[name] = Budget.from_json(saved["budget"])
+
+    def _cut_since(self, name: str, probed_at: datetime) -> bool:
+        health = self.health[name]
+        return health.state is Health.RESTARTING and probed_at <= health.since
 
     def _parent_down(self, name: str) -> bool:
         parent = self.specs[name].timing.parent

@@ -5,9 +5,12 @@ import threading
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from gpiozero.pins.mock import MockFactory
 
+from agent.probes import probe_all
 from agent.relay import RelayBank
 from agent.reporting import RecordingReporter
 from agent.runner import Runner, SteadyClock
@@ -172,3 +175,34 @@ def test_runner_steady_clock_ignores_wall_clock_steps() -> None:
     wall[0] += timedelta(hours=5)  # the time daemon steps the clock
     ticks[0] += 30
     assert clock() == T0 + timedelta(seconds=30)
+
+
+def test_runner_round_probed_before_a_command_cut_is_no_restart_success(
+    factory: MockFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hold, probed, release = threading.Event(), threading.Event(), threading.Event()
+
+    def pausing(*args: Any) -> Any:
+        results = probe_all(*args)
+        if hold.is_set():  # this round found the camera answering; it is judged after the cut
+            hold.clear()
+            probed.set()
+            release.wait(10)
+        return results
+
+    monkeypatch.setattr("agent.runner.probe_all", pausing)
+    with running_home(factory, tmp_path, off_time_s=1.0) as home:
+        assert home.reporter.wait_until(both_up, 10)
+        hold.set()
+        assert probed.wait(10)
+        assert home.runner.power_cycle("camera", T0).ok
+        release.set()
+        assert home.reporter.wait_for(E.RESTART_SUCCEEDED, "camera", 20)
+        assert home.camera.boots == 2  # succeeded only once it had been cut and came back
+        assert not home.factory.pin(CAMERA_PIN).state
+    assert home.camera_events()[:4] == [
+        "device_up",
+        "restart_started",
+        "restart_succeeded",
+        "device_up",
+    ]

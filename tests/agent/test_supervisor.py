@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from agent.restart import Cut, Policy, Refusal, Restore, WaitUntil
 from protocol import Health
-from tests.agent.fakehome import T0, FakeHome
+from tests.agent.fakehome import T0, FakeHome, result
 
 
 def armed_home(**kwargs: object) -> FakeHome:
@@ -252,3 +252,18 @@ def test_supervisor_flapping_never_exceeds_the_budget(
     for a, b in itertools.pairwise(home.plans):
         restored = max(s.when for s in a.steps if isinstance(s, WaitUntil))
         assert b.started >= restored
+
+
+def test_supervisor_answers_probed_before_a_cut_do_not_end_the_restart() -> None:
+    home = armed_home()
+    probed_at = home.now + timedelta(seconds=5)
+    home.now += timedelta(seconds=6)
+    assert home.command("camera") is not None  # arrived while a round was probing
+    assert home.take_events() == [("restart_started", "camera")]
+    ok = {"router": result(True), "camera": result(True)}
+    decision = home.sup.observe(ok, home.now, probed_at=probed_at)
+    assert decision.events == ()
+    assert home.state("camera") is Health.RESTARTING
+    later = home.now + timedelta(seconds=20)
+    decision = home.sup.observe(ok, later, probed_at=home.now + timedelta(seconds=1))
+    assert [e.type.value for e in decision.events] == ["restart_succeeded", "device_up"]
