@@ -267,3 +267,32 @@ def test_supervisor_answers_probed_before_a_cut_do_not_end_the_restart() -> None
     later = home.now + timedelta(seconds=20)
     decision = home.sup.observe(ok, later, probed_at=home.now + timedelta(seconds=1))
     assert [e.type.value for e in decision.events] == ["restart_succeeded", "device_up"]
+
+
+@pytest.mark.parametrize(
+    ("policy", "arm_rounds", "wait"),
+    [
+        # never armed: its one attempt spent, but max_consecutive leaves room for a person's
+        (Policy(max_consecutive=3, min_gap_s=60, backoff_base_s=60), 0, timedelta(0)),
+        # the 24 h limit spent, then aged out
+        (Policy(max_consecutive=5, max_per_24h=1, min_gap_s=60), 2, timedelta(hours=25)),
+    ],
+)
+def test_supervisor_command_the_budget_allows_restarts_a_failed_device(
+    policy: Policy, arm_rounds: int, wait: timedelta
+) -> None:
+    home = FakeHome(policy=policy)
+    home.rounds(arm_rounds)
+    home.rounds(300, camera=False)
+    assert home.state("camera") is Health.FAILED
+    home.now += wait
+    home.take_events()
+    plan = home.command("camera")
+    assert plan is not None and not isinstance(plan, Refusal), plan
+    assert home.take_events() == [("restart_started", "camera")]
+    home.rounds(20, camera=False)  # it did not help: failed again, people are still needed
+    assert [e for e, d in home.take_events() if d == "camera"] == [
+        "restart_failed",
+        "restart_exhausted",
+    ]
+    assert home.state("camera") is Health.FAILED
