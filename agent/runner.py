@@ -136,8 +136,11 @@ class Runner:
         pool = ThreadPoolExecutor(max_workers=len(self.config.devices), thread_name_prefix="probe")
         try:
             while not self._stop.is_set():
+                # rounds start every interval, however long one takes (a hung device makes
+                # it last a probe timeout): detection within interval x down_after + timeout
+                due = time.monotonic() + self.config.gateway.probe_interval_s
                 self.round(pool)
-                self._wait()
+                self._wait(due)
         finally:
             self._stop.set()
             if self._cycle is not None:
@@ -186,9 +189,8 @@ class Runner:
         with self._lock:
             return self.supervisor.snapshot(self.clock())
 
-    def _wait(self) -> None:
-        """Until the next round; ends early on stop or ``probe_now``, ticking every second."""
-        due = time.monotonic() + self.config.gateway.probe_interval_s
+    def _wait(self, due: float) -> None:
+        """Until ``due`` (monotonic); ends early on stop or ``probe_now``, ticking every second."""
         while (left := due - time.monotonic()) > 0:
             if self._stop.wait(min(left, 1.0)):
                 return

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -206,3 +207,28 @@ def test_runner_round_probed_before_a_command_cut_is_no_restart_success(
         "restart_succeeded",
         "device_up",
     ]
+
+
+def test_runner_next_round_is_due_one_interval_after_the_last_began(
+    factory: MockFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    began: list[float] = []
+    due: list[float] = []
+    wait = Runner._wait
+
+    def probing(*args: Any) -> Any:
+        began.append(time.monotonic())
+        time.sleep(0.1)  # a round that lasts, as one with a hung device lasts its timeout
+        return probe_all(*args)
+
+    def waiting(runner: Runner, until: float) -> None:
+        due.append(until)
+        wait(runner, until)
+
+    monkeypatch.setattr("agent.runner.probe_all", probing)
+    monkeypatch.setattr(Runner, "_wait", waiting)
+    with running_home(factory, tmp_path) as home:
+        assert home.reporter.wait_until(lambda _: len(due) >= 3, 10)
+        interval = home.runner.config.gateway.probe_interval_s
+    for start, next_due in zip(began, due, strict=False):
+        assert next_due <= start + interval  # not an interval after the round ended
