@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.restart import Cut, Policy, Refusal, Restore, WaitUntil
+from agent.restart import Cut, Policy, Refusal, Restore, Timing, WaitUntil
+from agent.supervisor import DeviceSpec, Supervisor
 from protocol import Health
 from tests.agent.fakehome import T0, FakeHome, result
 
@@ -296,3 +297,24 @@ def test_supervisor_command_the_budget_allows_restarts_a_failed_device(
         "restart_exhausted",
     ]
     assert home.state("camera") is Health.FAILED
+
+
+def test_supervisor_device_without_relay_is_watched_never_cycled() -> None:
+    specs = {
+        "router": DeviceSpec(Timing(10, 60), relay=False),
+        "camera": DeviceSpec(Timing(10, 60, "router"), relay=True),
+    }
+    sup = Supervisor(specs, down_after=1, arm_after=1, policy=Policy(min_gap_s=0), now=T0)
+    plans = []
+    for n in range(1, 60):
+        now = T0 + timedelta(seconds=10 * n)
+        sup.tick(now)
+        decision = sup.observe({"router": result(n < 3), "camera": result(n < 3)}, now)
+        plans += [decision.plan.devices] if decision.plan else []
+    assert plans == []  # the router has no relay; the camera behind it is unreachable
+    assert sup.health["router"].state is Health.DOWN
+    assert sup.health["camera"].state is Health.UNREACHABLE
+    snapshot = sup.snapshot(now)
+    assert (snapshot["router"].auto_restart, snapshot["camera"].auto_restart) == (False, True)
+    refused = sup.request("router", now)
+    assert isinstance(refused, Refusal) and refused.reason == "router has no relay"
