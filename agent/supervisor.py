@@ -143,7 +143,11 @@ class Supervisor:
         }
 
     def restore(self, data: Mapping[str, Any]) -> None:
-        """Take back what :meth:`export` saved; unknown devices are ignored."""
+        """Take back what :meth:`export` saved; unknown devices are ignored.
+
+        Times ahead of this run's clock (started before the clock was set) are
+        moved back to its start: see :meth:`~agent.restart.Budget.not_after`.
+        """
         for name, saved in data.items():
             if name not in self.health:
                 continue
@@ -151,9 +155,10 @@ class Supervisor:
             health.seen_up = min(int(saved.get("seen_up", 0)), health.arm_after)
             if saved.get("failed"):
                 health.state = Health.FAILED
-                health.since = datetime.fromisoformat(saved["since"])
+                health.since = min(datetime.fromisoformat(saved["since"]), self.started)
             if name in self.planner.budgets and saved.get("budget"):
-                self.planner.budgets[name] = Budget.from_json(saved["budget"])
+                budget = Budget.from_json(saved["budget"]).not_after(self.started)
+                self.planner.budgets[name] = budget
 
     def _cut_since(self, name: str, probed_at: datetime) -> bool:
         health = self.health[name]

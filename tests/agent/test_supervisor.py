@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -318,3 +318,20 @@ def test_supervisor_device_without_relay_is_watched_never_cycled() -> None:
     assert (snapshot["router"].auto_restart, snapshot["camera"].auto_restart) == (False, True)
     refused = sup.request("router", now)
     assert isinstance(refused, Refusal) and refused.reason == "router has no relay"
+
+
+def test_supervisor_restore_from_a_clock_years_ahead_keeps_counting_but_never_waits_years() -> None:
+    home = armed_home()
+    home.rounds(5, camera=False)  # down, and its first attempt started
+    assert [p.devices for p in home.plans] == [("camera",)]
+    saved = home.sup.export()
+    ahead = timedelta(days=3650)  # this boot's clock was not set yet: years behind the file
+    budget = saved["camera"]["budget"]
+    budget["last_attempt"] = (datetime.fromisoformat(budget["last_attempt"]) + ahead).isoformat()
+    budget["cycles"] = [(datetime.fromisoformat(t) + ahead).isoformat() for t in budget["cycles"]]
+    again = FakeHome()
+    again.sup.restore(saved)
+    again.rounds(100, camera=False)
+    assert [p.devices for p in again.plans] == [("router", "camera"), ("router", "camera")]
+    assert again.state("camera") is Health.FAILED
+    assert again.sup.snapshot(again.now)["camera"].restarts_24h == 3  # the old cycle counts
