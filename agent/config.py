@@ -79,6 +79,9 @@ class Health(_Section):
     """Consecutive failed probe rounds before a device is ``down``."""
     arm_after: Annotated[int, Field(ge=1, le=100)] = 2
     """Rounds a device must have been seen up before the agent may restart it."""
+    unseen_attempts: Annotated[int, Field(ge=0, le=20)] = 1
+    """Power cycles for a device ``down`` and never armed, once its boot wait has passed
+    since the agent started (a camera that did not survive a power cut); then ``failed``."""
 
 
 class Restart(_Section):

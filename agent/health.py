@@ -13,7 +13,9 @@ Rules (PROTOCOL.md "State snapshot", DESIGN.md "Agent"):
 - ``restarting`` lasts from the cut until the device answers (``restart_succeeded``)
   or its boot-wait deadline passes (``restart_failed``, back to ``down``).
 - ``failed`` means the restart budget is spent (``restart_exhausted``, once):
-  people are needed. Only an answered probe leaves it.
+  people are needed. Only an answered probe leaves it, or a ``power_cycle``
+  command the budget allows (its 24 hours aged out, or a device never armed
+  that had fewer attempts than ``max_consecutive``).
 
 Every transition is a row of :data:`TABLE`; a (state, signal) pair that is not
 in it raises :class:`~agent.errors.IllegalTransition`. No I/O, no clock: the
@@ -94,6 +96,7 @@ TABLE: dict[tuple[Health, Signal], tuple[Rule, ...]] = {
     (FAIL, S.PROBE_OK): (Rule(UP, (E.DEVICE_UP,)),),
     (FAIL, S.PROBE_FAILED): (Rule(FAIL),),
     (FAIL, S.PARENT_DOWN): (Rule(FAIL),),
+    (FAIL, S.RESTART_STARTED): (Rule(RST, (E.RESTART_STARTED,)),),
 }
 
 

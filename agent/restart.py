@@ -116,6 +116,16 @@ class Budget:
     def cycles_24h(self, now: datetime) -> int:
         return sum(1 for t in self.cycles if now - t < DAY)
 
+    def not_after(self, now: datetime) -> Budget:
+        """This budget with any time ahead of ``now`` moved back to ``now``.
+
+        A Pi has no battery clock: an agent that starts before the time daemon has
+        stepped the clock can be years behind the times it saved. Those attempts
+        still count (no reboot loop), but no wait may last years.
+        """
+        last = min(self.last_attempt, now) if self.last_attempt else None
+        return Budget(self.consecutive, last, [min(t, now) for t in self.cycles])
+
     def to_json(self) -> dict[str, Any]:
         last = self.last_attempt.isoformat() if self.last_attempt else None
         cycles = [t.isoformat() for t in self.cycles]

@@ -88,6 +88,7 @@ def build_supervisor(config: AgentConfig, relays: RelayBank, now: datetime) -> S
         specs,
         down_after=config.health.down_after,
         arm_after=config.health.arm_after,
+        unseen_attempts=config.health.unseen_attempts,
         policy=policy,
         now=now,
     )
@@ -135,8 +136,11 @@ class Runner:
         pool = ThreadPoolExecutor(max_workers=len(self.config.devices), thread_name_prefix="probe")
         try:
             while not self._stop.is_set():
+                # rounds start every interval, however long one takes (a hung device makes
+                # it last a probe timeout): detection within interval x down_after + timeout
+                due = time.monotonic() + self.config.gateway.probe_interval_s
                 self.round(pool)
-                self._wait()
+                self._wait(due)
         finally:
             self._stop.set()
             if self._cycle is not None:
@@ -146,11 +150,12 @@ class Runner:
 
     def round(self, pool: ThreadPoolExecutor) -> dict[str, DeviceResult]:
         """One probe round: probe every device, then decide and act."""
+        began = self.clock()
         results = probe_all(self.config.devices, self.neighbours, pool)
         with self._lock:
             now = self.clock()
             self._act(self.supervisor.tick(now), now)
-            self._act(self.supervisor.observe(results, now), now)
+            self._act(self.supervisor.observe(results, now, probed_at=began), now)
         return results
 
     def power_cycle(self, device: str, now: datetime) -> CommandOutcome:
@@ -184,9 +189,8 @@ class Runner:
         with self._lock:
             return self.supervisor.snapshot(self.clock())
 
-    def _wait(self) -> None:
-        """Until the next round; ends early on stop or ``probe_now``, ticking every second."""
-        due = time.monotonic() + self.config.gateway.probe_interval_s
+    def _wait(self, due: float) -> None:
+        """Until ``due`` (monotonic); ends early on stop or ``probe_now``, ticking every second."""
         while (left := due - time.monotonic()) > 0:
             if self._stop.wait(min(left, 1.0)):
                 return

@@ -5,13 +5,22 @@ and carries out what comes back: events to report and, at most one at a time,
 a power-cycle :class:`~agent.restart.Plan` for the relay shell. Devices are
 handled parents first, so that in the round where the router goes ``down``
 the camera is already judged ``unreachable`` (Nagios host parents).
+
+A device that is ``down`` without ever having been armed (not seen up
+``arm_after`` times, for example a camera that did not come back from the
+power cut that also booted the gateway) is not left ``down`` for ever: once
+its boot wait has passed since the agent started, it gets ``unseen_attempts``
+power cycles (camera alone first), and when they are spent it is ``failed``
+with one ``restart_exhausted``, so people are called. With ``unseen_attempts``
+0 it goes straight to ``failed``. The attempts are charged to the persisted
+budget, so an agent restart does not grant new ones: never a reboot loop.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from agent.health import DeviceEvent, DeviceHealth
@@ -47,6 +56,8 @@ class Supervisor:
     :param devices: name to spec; the order given is kept where dependencies allow.
     :param down_after: consecutive failed rounds before ``down``.
     :param arm_after: rounds seen up before a device may be restarted.
+    :param unseen_attempts: power cycles for a ``down`` device never armed, once its
+        boot wait has passed since ``now``; then ``failed``.
     """
 
     def __init__(
@@ -57,6 +68,7 @@ class Supervisor:
         arm_after: int,
         policy: Policy,
         now: datetime,
+        unseen_attempts: int = 1,
     ) -> None:
         self.specs = dict(devices)
         self.order = _parents_first(self.specs)
@@ -64,17 +76,29 @@ class Supervisor:
         relays = {n: s.timing for n, s in self.specs.items() if s.relay}
         self.planner = RestartPlanner(relays, policy)
         self._cycle_until: datetime | None = None
+        self.started, self.unseen_attempts = now, unseen_attempts
 
-    def observe(self, results: Mapping[str, DeviceResult], now: datetime) -> Decision:
+    def observe(
+        self,
+        results: Mapping[str, DeviceResult],
+        now: datetime,
+        *,
+        probed_at: datetime | None = None,
+    ) -> Decision:
         """Feed one probe round (any subset of the devices).
 
         A failure while the parent is failing too, but not yet ``down``, is held
         back: the parent may be the cause, and the next rounds will tell.
+
+        :param probed_at: when the round's probes began. A cycle started since (a
+            command can arrive mid-round) is not judged by answers from before its cut.
         """
         events: list[DeviceEvent] = []
         for name in self.order:
             result = results.get(name)
             if result is None or (not result.ok and self._parent_suspect(name)):
+                continue
+            if probed_at is not None and self._cut_since(name, probed_at):
                 continue
             down = self._parent_down(name)
             events += self.health[name].observe(result, now, parent_down=down)
@@ -119,7 +143,11 @@ class Supervisor:
         }
 
     def restore(self, data: Mapping[str, Any]) -> None:
-        """Take back what :meth:`export` saved; unknown devices are ignored."""
+        """Take back what :meth:`export` saved; unknown devices are ignored.
+
+        Times ahead of this run's clock (started before the clock was set) are
+        moved back to its start: see :meth:`~agent.restart.Budget.not_after`.
+        """
         for name, saved in data.items():
             if name not in self.health:
                 continue
@@ -127,9 +155,14 @@ class Supervisor:
             health.seen_up = min(int(saved.get("seen_up", 0)), health.arm_after)
             if saved.get("failed"):
                 health.state = Health.FAILED
-                health.since = datetime.fromisoformat(saved["since"])
+                health.since = min(datetime.fromisoformat(saved["since"]), self.started)
             if name in self.planner.budgets and saved.get("budget"):
-                self.planner.budgets[name] = Budget.from_json(saved["budget"])
+                budget = Budget.from_json(saved["budget"]).not_after(self.started)
+                self.planner.budgets[name] = budget
+
+    def _cut_since(self, name: str, probed_at: datetime) -> bool:
+        health = self.health[name]
+        return health.state is Health.RESTARTING and probed_at <= health.since
 
     def _parent_down(self, name: str) -> bool:
         parent = self.specs[name].timing.parent
@@ -149,9 +182,9 @@ class Supervisor:
             return Decision(tuple(events))
         for name in self.order:
             health = self.health[name]
-            if health.state is not Health.DOWN or not health.armed or not self.specs[name].relay:
+            if health.state is not Health.DOWN or not self.specs[name].relay:
                 continue
-            refusal = self.planner.refusal(name, now)
+            refusal = self._auto_refusal(name, now)
             if refusal is None:
                 devices = self.planner.devices_for(name, parent_usable=self._usable_parent(name))
                 more, plan = self._start((name,), devices, now)
@@ -174,6 +207,22 @@ class Supervisor:
                 detail["for"] = causes[0]
             events += self.health[name].restart_started(now, plan.boot_deadline, detail)
         return tuple(events), plan
+
+    def _auto_refusal(self, name: str, now: datetime) -> Refusal | None:
+        """Why ``name`` may not be cycled automatically now; unarmed devices by their own rule."""
+        health = self.health[name]
+        if health.armed:
+            return self.planner.refusal(name, now)
+        grace = timedelta(seconds=self.specs[name].timing.boot_wait_s)
+        if now < self.started + grace:
+            return Refusal("not seen up yet, within its boot wait since the agent started", False)
+        tried = self.planner.budgets[name].consecutive
+        if tried >= self.unseen_attempts:
+            reason = f"never armed (seen up {health.seen_up} of {health.arm_after} rounds)"
+            reason += f" and {tried} power cycle(s) did not bring it up"
+            detail = {"attempts": tried, "restarts_24h": self.planner.restarts_24h(name, now)}
+            return Refusal(reason, True, detail)
+        return self.planner.refusal(name, now)
 
     def _cycling(self, now: datetime) -> bool:
         return self._cycle_until is not None and now < self._cycle_until

@@ -33,6 +33,7 @@ class FakeHome:
     )
     down_after: int = 3
     arm_after: int = 2
+    unseen_attempts: int = 1
     off_time_s: float = 10
     boot_wait_s: float = 60
     now: datetime = T0
@@ -48,6 +49,7 @@ class FakeHome:
             specs,
             down_after=self.down_after,
             arm_after=self.arm_after,
+            unseen_attempts=self.unseen_attempts,
             policy=self.policy,
             now=self.now,
         )

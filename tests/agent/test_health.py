@@ -90,10 +90,9 @@ def test_health_budget_spent_fails_once_and_only_a_success_leaves_failed() -> No
 
 def test_health_illegal_transition_raises() -> None:
     h = machine()
-    with pytest.raises(IllegalTransition, match="no transition from failed on restart_started"):
-        feed(h, True, False, False, False)
+    with pytest.raises(IllegalTransition, match="no transition from up on budget_spent"):
+        feed(h, True)
         h.budget_spent(T0, {})
-        h.restart_started(T0, T0, {})
 
 
 def test_health_table_covers_probe_signals_in_every_state() -> None:

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
 from gpiozero.pins.mock import MockFactory
 
+from agent.probes import probe_all
 from agent.relay import RelayBank
 from agent.reporting import RecordingReporter
 from agent.runner import Runner, SteadyClock
@@ -172,3 +176,59 @@ def test_runner_steady_clock_ignores_wall_clock_steps() -> None:
     wall[0] += timedelta(hours=5)  # the time daemon steps the clock
     ticks[0] += 30
     assert clock() == T0 + timedelta(seconds=30)
+
+
+def test_runner_round_probed_before_a_command_cut_is_no_restart_success(
+    factory: MockFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hold, probed, release = threading.Event(), threading.Event(), threading.Event()
+
+    def pausing(*args: Any) -> Any:
+        results = probe_all(*args)
+        if hold.is_set():  # this round found the camera answering; it is judged after the cut
+            hold.clear()
+            probed.set()
+            release.wait(10)
+        return results
+
+    monkeypatch.setattr("agent.runner.probe_all", pausing)
+    with running_home(factory, tmp_path, off_time_s=1.0) as home:
+        assert home.reporter.wait_until(both_up, 10)
+        hold.set()
+        assert probed.wait(10)
+        assert home.runner.power_cycle("camera", T0).ok
+        release.set()
+        assert home.reporter.wait_for(E.RESTART_SUCCEEDED, "camera", 20)
+        assert home.camera.boots == 2  # succeeded only once it had been cut and came back
+        assert not home.factory.pin(CAMERA_PIN).state
+    assert home.camera_events()[:4] == [
+        "device_up",
+        "restart_started",
+        "restart_succeeded",
+        "device_up",
+    ]
+
+
+def test_runner_next_round_is_due_one_interval_after_the_last_began(
+    factory: MockFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    began: list[float] = []
+    due: list[float] = []
+    wait = Runner._wait
+
+    def probing(*args: Any) -> Any:
+        began.append(time.monotonic())
+        time.sleep(0.1)  # a round that lasts, as one with a hung device lasts its timeout
+        return probe_all(*args)
+
+    def waiting(runner: Runner, until: float) -> None:
+        due.append(until)
+        wait(runner, until)
+
+    monkeypatch.setattr("agent.runner.probe_all", probing)
+    monkeypatch.setattr(Runner, "_wait", waiting)
+    with running_home(factory, tmp_path) as home:
+        assert home.reporter.wait_until(lambda _: len(due) >= 3, 10)
+        interval = home.runner.config.gateway.probe_interval_s
+    for start, next_due in zip(began, due, strict=False):
+        assert next_due <= start + interval  # not an interval after the round ended

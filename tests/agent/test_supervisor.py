@@ -1,14 +1,16 @@
 from __future__ import annotations
 
 import itertools
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agent.restart import Cut, Policy, Refusal, Restore, WaitUntil
+from agent.restart import Cut, Policy, Refusal, Restore, Timing, WaitUntil
+from agent.supervisor import DeviceSpec, Supervisor
 from protocol import Health
-from tests.agent.fakehome import FakeHome
+from tests.agent.fakehome import T0, FakeHome, result
 
 
 def armed_home(**kwargs: object) -> FakeHome:
@@ -123,11 +125,71 @@ def test_supervisor_24h_budget_ends_in_failed() -> None:
     assert home.state("camera") is Health.UP
 
 
-def test_supervisor_unarmed_device_is_never_cycled() -> None:
-    home = FakeHome()
-    home.rounds(20, camera=False)
+def test_supervisor_unarmed_device_is_not_cycled_within_its_boot_wait() -> None:
+    home = FakeHome()  # boot wait 60 s: a camera may still be booting after the power cut
+    home.rounds(5, camera=False)
+    assert home.take_events() == [("device_up", "router"), ("device_down", "camera")]
     assert home.plans == []
     assert home.state("camera") is Health.DOWN
+
+
+@pytest.mark.parametrize(
+    ("unseen_attempts", "camera_events", "plans"),
+    [
+        (0, ["device_down", "restart_exhausted"], []),
+        (
+            1,
+            ["device_down", "restart_started", "restart_failed", "restart_exhausted"],
+            [("camera",)],
+        ),
+        (
+            2,
+            ["device_down"] + ["restart_started", "restart_failed"] * 2 + ["restart_exhausted"],
+            [("camera",), ("router", "camera")],
+        ),
+    ],
+)
+def test_supervisor_never_seen_device_gets_its_attempts_then_fails_once(
+    unseen_attempts: int, camera_events: list[str], plans: list[tuple[str, ...]]
+) -> None:
+    home = FakeHome(unseen_attempts=unseen_attempts)
+    home.rounds(200, camera=False)  # dead from the agent's start: never armed
+    assert [e for e, d in home.take_events() if d == "camera"] == camera_events
+    assert [p.devices for p in home.plans] == plans
+    assert home.state("camera") is Health.FAILED
+    early = [p for p in home.plans if p.started < T0 + timedelta(seconds=60)]
+    assert early == []  # nothing within the boot wait since the start
+
+
+def test_supervisor_never_seen_device_cured_by_its_attempt_is_armed_as_usual() -> None:
+    home = FakeHome()
+    home.rounds(6, camera=False)
+    assert home.take_events()[-2:] == [("device_down", "camera"), ("restart_started", "camera")]
+    home.rounds(3)
+    assert home.take_events() == [("restart_succeeded", "camera"), ("device_up", "camera")]
+    assert home.sup.health["camera"].armed
+    home.rounds(200, camera=False)  # armed now: the normal ladder and budget
+    assert [p.devices for p in home.plans] == [
+        ("camera",),  # the never-seen attempt
+        ("camera",),
+        ("router", "camera"),
+        ("router", "camera"),
+    ]
+
+
+def test_supervisor_never_seen_device_gets_no_new_attempt_after_an_agent_restart() -> None:
+    home = FakeHome()
+    home.rounds(7, camera=False)
+    assert len(home.plans) == 1
+    saved = home.sup.export()
+    again = FakeHome(now=home.now)  # the agent restarted mid-attempt
+    again.sup.restore(saved)
+    again.rounds(200, camera=False)
+    assert again.plans == []
+    assert [e for e, d in again.take_events() if d == "camera"] == [
+        "device_down",
+        "restart_exhausted",
+    ]
 
 
 def test_supervisor_command_counts_against_the_budget() -> None:
@@ -191,3 +253,85 @@ def test_supervisor_flapping_never_exceeds_the_budget(
     for a, b in itertools.pairwise(home.plans):
         restored = max(s.when for s in a.steps if isinstance(s, WaitUntil))
         assert b.started >= restored
+
+
+def test_supervisor_answers_probed_before_a_cut_do_not_end_the_restart() -> None:
+    home = armed_home()
+    probed_at = home.now + timedelta(seconds=5)
+    home.now += timedelta(seconds=6)
+    assert home.command("camera") is not None  # arrived while a round was probing
+    assert home.take_events() == [("restart_started", "camera")]
+    ok = {"router": result(True), "camera": result(True)}
+    decision = home.sup.observe(ok, home.now, probed_at=probed_at)
+    assert decision.events == ()
+    assert home.state("camera") is Health.RESTARTING
+    later = home.now + timedelta(seconds=20)
+    decision = home.sup.observe(ok, later, probed_at=home.now + timedelta(seconds=1))
+    assert [e.type.value for e in decision.events] == ["restart_succeeded", "device_up"]
+
+
+@pytest.mark.parametrize(
+    ("policy", "arm_rounds", "wait"),
+    [
+        # never armed: its one attempt spent, but max_consecutive leaves room for a person's
+        (Policy(max_consecutive=3, min_gap_s=60, backoff_base_s=60), 0, timedelta(0)),
+        # the 24 h limit spent, then aged out
+        (Policy(max_consecutive=5, max_per_24h=1, min_gap_s=60), 2, timedelta(hours=25)),
+    ],
+)
+def test_supervisor_command_the_budget_allows_restarts_a_failed_device(
+    policy: Policy, arm_rounds: int, wait: timedelta
+) -> None:
+    home = FakeHome(policy=policy)
+    home.rounds(arm_rounds)
+    home.rounds(300, camera=False)
+    assert home.state("camera") is Health.FAILED
+    home.now += wait
+    home.take_events()
+    plan = home.command("camera")
+    assert plan is not None and not isinstance(plan, Refusal), plan
+    assert home.take_events() == [("restart_started", "camera")]
+    home.rounds(20, camera=False)  # it did not help: failed again, people are still needed
+    assert [e for e, d in home.take_events() if d == "camera"] == [
+        "restart_failed",
+        "restart_exhausted",
+    ]
+    assert home.state("camera") is Health.FAILED
+
+
+def test_supervisor_device_without_relay_is_watched_never_cycled() -> None:
+    specs = {
+        "router": DeviceSpec(Timing(10, 60), relay=False),
+        "camera": DeviceSpec(Timing(10, 60, "router"), relay=True),
+    }
+    sup = Supervisor(specs, down_after=1, arm_after=1, policy=Policy(min_gap_s=0), now=T0)
+    plans = []
+    for n in range(1, 60):
+        now = T0 + timedelta(seconds=10 * n)
+        sup.tick(now)
+        decision = sup.observe({"router": result(n < 3), "camera": result(n < 3)}, now)
+        plans += [decision.plan.devices] if decision.plan else []
+    assert plans == []  # the router has no relay; the camera behind it is unreachable
+    assert sup.health["router"].state is Health.DOWN
+    assert sup.health["camera"].state is Health.UNREACHABLE
+    snapshot = sup.snapshot(now)
+    assert (snapshot["router"].auto_restart, snapshot["camera"].auto_restart) == (False, True)
+    refused = sup.request("router", now)
+    assert isinstance(refused, Refusal) and refused.reason == "router has no relay"
+
+
+def test_supervisor_restore_from_a_clock_years_ahead_keeps_counting_but_never_waits_years() -> None:
+    home = armed_home()
+    home.rounds(5, camera=False)  # down, and its first attempt started
+    assert [p.devices for p in home.plans] == [("camera",)]
+    saved = home.sup.export()
+    ahead = timedelta(days=3650)  # this boot's clock was not set yet: years behind the file
+    budget = saved["camera"]["budget"]
+    budget["last_attempt"] = (datetime.fromisoformat(budget["last_attempt"]) + ahead).isoformat()
+    budget["cycles"] = [(datetime.fromisoformat(t) + ahead).isoformat() for t in budget["cycles"]]
+    again = FakeHome()
+    again.sup.restore(saved)
+    again.rounds(100, camera=False)
+    assert [p.devices for p in again.plans] == [("router", "camera"), ("router", "camera")]
+    assert again.state("camera") is Health.FAILED
+    assert again.sup.snapshot(again.now)["camera"].restarts_24h == 3  # the old cycle counts

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -48,15 +49,17 @@ def _up(watcher: Watcher) -> bool:
 
 
 @contextlib.contextmanager
-def _running(broker: Broker, home: AgentHome) -> Iterator[Watcher]:
-    """The agent started with both devices seen up; on leaving, a clean stop, after
-    which everything the agent sent has arrived (``offline`` comes last)."""
+def _running(
+    broker: Broker, home: AgentHome, signum: signal.Signals = signal.SIGTERM
+) -> Iterator[Watcher]:
+    """The agent started with both devices seen up; on leaving, a clean stop by
+    ``signum``, after which everything the agent sent has arrived (``offline`` comes last)."""
     with broker.client("central") as client:
         watcher = Watcher(client, home.gateway)
         home.start()
         watcher.wait(_up)
         yield watcher
-        assert home.stop() == 0
+        assert home.stop(signum) == 0
         watcher.wait(lambda w: w.availability()[-1:] == [b"offline"])
 
 
@@ -111,15 +114,17 @@ def test_agent_router_dead_makes_camera_unreachable_and_cycles_router_first(
     assert watcher.types("router")[:3] == ["device_up", "device_down", "restart_started"]
 
 
-def test_agent_sigterm_during_cut_restores_power_at_once(
-    link_broker: Broker, make_home: Callable[..., AgentHome]
+@pytest.mark.parametrize(("signum", "gateway"), [(signal.SIGTERM, 15), (signal.SIGINT, 14)])
+def test_agent_stop_signal_during_cut_restores_power_at_once(
+    link_broker: Broker, make_home: Callable[..., AgentHome], signum: signal.Signals, gateway: int
 ) -> None:
-    home = make_home(link_broker, LINK_GATEWAYS[15], timing={"off_time_s": 60})
-    with _running(link_broker, home) as watcher:
+    home = make_home(link_broker, LINK_GATEWAYS[gateway], timing={"off_time_s": 60})
+    with _running(link_broker, home, signum) as watcher:
         home.hang_camera()
         wait_until(lambda: home.relay_cut(CAMERA_PIN), 10)
     assert not home.relay_cut(CAMERA_PIN)  # long before the 60 s off-time
     assert watcher.types()[-2:] == ["restart_started", "agent_stopping"]
+    assert watcher.events(None)[-1].detail == {"reason": signum.name.lower()}
     assert home.camera.wait_answering(5)
 
 
@@ -310,3 +315,50 @@ def _command(command_id: str) -> bytes:
         by="op-7",
         expires=now + timedelta(minutes=5),
     ).to_payload()
+
+
+def test_agent_camera_dead_from_the_start_is_cycled_once_then_failed(
+    link_broker: Broker, make_home: Callable[..., AgentHome]
+) -> None:
+    home = make_home(link_broker, LINK_GATEWAYS[18])
+    home.camera.set_mode(Mode.DEAD)  # did not survive the power cut that booted the gateway
+    with link_broker.client("central") as client:
+        watcher = Watcher(client, home.gateway)
+        home.start()
+        watcher.wait(lambda w: "restart_exhausted" in w.types("camera"))
+        assert home.stop() == 0
+        watcher.wait(lambda w: w.availability()[-1:] == [b"offline"])
+    assert watcher.types("camera") == [
+        "device_down",
+        "restart_started",
+        "restart_failed",
+        "restart_exhausted",
+    ]
+    started, exhausted = (
+        e for e in watcher.events("camera") if e.type in ("restart_started", "restart_exhausted")
+    )
+    assert started.detail["devices"] == ["camera"]
+    assert exhausted.detail["reason"].startswith("never armed")
+    assert watcher.types("router") == ["device_up"]
+    assert not home.relay_cut(CAMERA_PIN)
+
+
+def test_agent_flapping_camera_never_exceeds_its_24h_budget(
+    link_broker: Broker, make_home: Callable[..., AgentHome]
+) -> None:
+    home = make_home(link_broker, LINK_GATEWAYS[13], timing={"max_per_24h": 2})
+    home.camera.flap_s = 1.0
+    home.camera.set_mode(Mode.FLAPPING)
+    wait_until(lambda: home.camera.boots == 1, 5)
+    home.camera.power(False)  # a blip, so that it boots flapping
+    home.camera.power(True)
+    with _running(link_broker, home) as watcher:
+        watcher.wait(lambda w: "restart_exhausted" in w.types("camera"), timeout=60)
+        first = watcher.types("camera").index("restart_exhausted")
+        # it keeps flapping: answering leaves `failed`, the next outage finds the budget spent
+        watcher.wait(lambda w: w.types("camera")[first:].count("device_up") >= 2, timeout=30)
+    camera = watcher.types("camera")
+    assert camera.count("restart_started") == 2
+    assert "restart_started" not in camera[first:]
+    assert home.camera.boots == 2 + 2  # its first boot, the blip, two relay cycles
+    assert "restart_started" not in watcher.types("router")

@@ -215,6 +215,29 @@ def test_link_keeps_events_through_broker_outage(
     assert link.wait_drained(5)
 
 
+def test_link_resubscribes_to_commands_after_a_broker_restart(
+    tmp_path: Path, make_link: Callable[..., MqttLink]
+) -> None:
+    gw = LINK_GATEWAYS[19]
+    broker = Broker(tmp_path / "broker")  # no persistence: the restart forgets every session
+    broker.add_gateway(TENANT, gw)
+    broker.add_central([TENANT])
+    target = RecordingTarget()
+    with broker.start():
+        link = make_link(settings_for(broker, gw), target=target, devices=("router", "camera"))
+        link.start()
+        assert link.wait_connected(10)
+        broker.stop()
+        wait_until(lambda: not link.connected, 10)
+        broker.start()
+        assert link.wait_connected(15)
+        with central(broker, gw) as ops:
+            ops.publish(_topic(gw, TopicKind.CMD), _command(gw))
+            seen = gather(ops, _topic(gw, TopicKind.CMD_RESULT), 1)
+    assert target.calls == [("power_cycle", "camera")]
+    assert [(a.id, a.ok) for a in _results(seen, gw)] == [("01JCMDLINK00000000000000A1", True)]
+
+
 def _command(gw: str, **changes: object) -> bytes:
     body: dict[str, object] = {
         "v": 1,
