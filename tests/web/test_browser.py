@@ -141,6 +141,10 @@ def test_browser_night_outage_from_board_to_recovery(
     expect(larm.locator(".timeline")).to_contain_text(
         "angav leverantörens ärendenummer PH-2027-4711"
     )
+    # The timeline also shows the notifications and their delivery (the SMS and the
+    # e-mail reached the test's real SMS and SMTP servers).
+    expect(larm.locator(".timeline")).to_contain_text("Utskick via sms: skickat")
+    expect(larm.locator(".timeline")).to_contain_text("Utskick via email: skickat")
     _shot(larm, "incident.png")
 
     # The visit is made: the devices were restarted; the journal note is copied and filed.
@@ -227,3 +231,22 @@ def test_browser_pages_render_for_review(browser: Browser, stack: Stack) -> None
         "Störning", timeout=LIVE_TIMEOUT_MS
     )
     _shot(fleet, "fleet-board-390.png")
+    # The vendor's platform fails: every camera, reported in two taps; the IT function
+    # then marks its task done on its task page, with a comment that the timeline keeps.
+    tillsyn.goto(stack.url + "/check-failed")
+    tillsyn.get_by_role("link", name="Alla kameror fungerar inte").click()
+    tillsyn.get_by_role("button", name="Ja, rapportera").click()
+    expect(tillsyn.locator(".flash")).to_contain_text("rapporterad")
+    it = _signed_in(browser, stack, "it", 1280, "/tasks")
+    task = it.locator("article.task", has_text="IT äger ärendet hos leverantören")
+    task.get_by_label("Kommentar (valfritt)").fill("Leverantören felsöker, ärende PH-88")
+    task.get_by_role("button", name="Markera som klar").click()
+    expect(it.locator(".flash")).to_contain_text("Uppgiften är markerad som klar")
+    expect(it.locator("article.task", has_text="IT äger ärendet")).to_have_count(0)
+    it.goto(stack.url + "/tasks?all=1")
+    done = it.locator("article.task", has_text="IT äger ärendet hos leverantören")
+    expect(done.locator(".badge")).to_have_text("Klar")
+    done.get_by_role("link", name="ärende").click()
+    timeline = it.locator(".timeline")
+    expect(timeline).to_contain_text("kommenterade: ”Leverantören felsöker, ärende PH-88”")
+    expect(timeline).to_contain_text("Klar IT äger ärendet hos leverantören")
