@@ -10,11 +10,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from protocol import TopicKind, gateway_topic
 from sim.broker import Broker
 from tests.central.harness import FakeClock
 from tests.central.servers import SmsSink, SmtpSink
 from tests.web.conftest import PASSWORD
-from tests.web.stack import IT_MAIL, STAFF, Servers, Stack, running_stack, wait_for
+from tests.web.stack import IT_MAIL, STAFF, TENANT, Servers, Stack, running_stack, wait_for
 
 NIGHT = datetime(2027, 3, 9, 23, 30, tzinfo=UTC)  # 00:30 in Stockholm, a Tuesday night
 
@@ -244,3 +245,26 @@ def test_service_every_page_renders_for_every_role(stack: Stack) -> None:
                     seen.add(status)
                     assert status < 500, (username, path, headers, status)
     assert seen == {200, 403}
+
+
+def test_service_visit_list_does_not_vouch_for_a_camera_in_a_silent_home(stack: Stack) -> None:
+    """A power cut: the last report said the camera worked, but the home is silent now.
+    The night patrol's list must not show it as working."""
+    stack.heartbeat_all({})
+    stack.state("gw-18", "failed")
+    stack.event("gw-18", "restart_exhausted")
+    natt = _api(stack, "natt")
+    wait_for("the visits", lambda: natt.get("/api/visits").json()["todo"])
+    with httpx.Client(base_url=stack.url, follow_redirects=True) as browser:
+        browser.post("/login", data={"username": "natt", "password": PASSWORD})
+
+        def camera_line() -> str:
+            page = browser.get("/visits").text
+            return next((x for x in page.splitlines() if 'class="small camera"' in x), "")
+
+        stack.state("gw-18", "up")  # its last word before the power cut
+        topic = gateway_topic(TENANT, "gw-18", TopicKind.AVAILABILITY)
+        stack.gateway("gw-18").publish(topic, b"offline", retain=True)
+        stack.settle()
+        line = wait_for("the silent home", lambda: "hörs inte" in (text := camera_line()) and text)
+    assert "okänd" in line and "fungerar" not in line
