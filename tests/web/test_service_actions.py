@@ -18,6 +18,7 @@ from tests.web.conftest import PASSWORD
 from tests.web.stack import IT_MAIL, STAFF, TENANT, Servers, Stack, running_stack, wait_for
 
 NIGHT = datetime(2027, 3, 9, 23, 30, tzinfo=UTC)  # 00:30 in Stockholm, a Tuesday night
+_OUTBOX = ("pending", "failed", "sent", "dead")
 
 
 @pytest.fixture
@@ -160,21 +161,45 @@ def test_service_power_cycle_is_sent_as_cmd_and_its_result_shown(stack: Stack) -
 
 def test_service_metrics_and_healthz(stack: Stack) -> None:
     stack.heartbeat_all({"gw-19": "down"})
+    stack.state("gw-17", "failed")
+    stack.event("gw-17", "restart_exhausted")
     stack.settle()
+    bearer = {"Authorization": "Bearer " + "m" * 20}
     with httpx.Client(base_url=stack.url) as anon:
         assert anon.get("/metrics").status_code == 401
+        assert anon.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
         health = anon.get("/healthz")
         assert health.status_code == 200 and health.json()["database"] == "ok"
-        text = wait_for(
-            "the metrics",
-            lambda: (lambda t: 'health="down"' in t and t)(
-                anon.get("/metrics", headers={"Authorization": "Bearer " + "m" * 20}).text
-            ),
-        )
-    assert "driftvakt_messages_received_total" in text
-    assert 'driftvakt_devices{device="camera",health="down"} 1' in text
-    assert "driftvakt_gateways_online 3" in text
-    assert 'driftvakt_tasks{state="open"}' in text
+
+        def metrics() -> dict[str, float]:
+            text = anon.get("/metrics", headers=bearer).text
+            lines = (x.rsplit(" ", 1) for x in text.splitlines() if not x.startswith("#"))
+            return {name: float(value) for name, value in lines}
+
+        def settled() -> dict[str, float] | None:
+            m = metrics()
+            sent = m.get('driftvakt_notifications{status="sent"}', 0)
+            return m if sent and m.get('driftvakt_devices{device="camera",health="down"}') else None
+
+        bad_json = 'driftvakt_messages_rejected_total{reason="bad_json"}'
+        before = metrics().get(bad_json, 0)
+        stack.gateway("gw-18").publish(gateway_topic(TENANT, "gw-18", TopicKind.EVENTS), b"{oops")
+        stack.settle()
+        m = wait_for("the metrics", settled)
+    assert m["driftvakt_messages_received_total"] >= 4
+    assert m[bad_json] == before + 1
+    assert m["driftvakt_gateways_online"] == 3
+    assert m['driftvakt_devices{device="camera",health="failed"}'] == 1
+    assert m['driftvakt_incidents_open{kind="single"}'] == 1
+    assert m['driftvakt_incidents_open{kind="extensive"}'] == 0
+    assert m['driftvakt_tasks{state="open"}'] == 2  # gw-17's two visits tonight
+    # Two SMS reached the SMS server; this configuration has no webhook, so the care
+    # records messages are dead at once (with the fix in their error).
+    assert m['driftvakt_notifications{status="sent"}'] >= 2
+    statuses = {k for k in m if k.startswith("driftvakt_notifications{")}
+    assert statuses == {f'driftvakt_notifications{{status="{s}"}}' for s in _OUTBOX}
+    assert m['driftvakt_notifications{status="dead"}'] >= 1
+    assert m["driftvakt_timer_lag_seconds"] >= 0
 
 
 def test_service_signed_link_from_a_message_acknowledges_after_sign_in(stack: Stack) -> None:
