@@ -113,10 +113,21 @@ def test_service_api_hides_labels_from_roles_without_them(stack: Stack) -> None:
     assert "Greta Andersson" in natt.get(f"/api/incidents/{incident}").text
 
 
-def test_service_failed_check_for_all_cameras_opens_an_incident(stack: Stack) -> None:
+def test_service_failed_check_joins_an_open_incident_and_all_cameras_open_one(
+    stack: Stack,
+) -> None:
     stack.heartbeat_all({})
-    stack.settle()
+    stack.state("gw-17", "failed")
+    stack.event("gw-17", "restart_exhausted")
     tillsyn, larm = _api(stack, "tillsyn"), _api(stack, "larm")
+    (opened,) = wait_for("gw-17's incident", lambda: larm.get("/api/incidents").json())
+    visits = len(larm.get(f"/api/incidents/{opened['id']}").json()["tasks"])
+    # A failed check for a home that already has an incident joins it: no second one.
+    reply = tillsyn.post("/api/check-failed", json={"tenant": "botkyrka", "gateway": "gw-17"})
+    assert reply.status_code == 200, reply.text
+    stack.settle()
+    assert [i["id"] for i in larm.get("/api/incidents").json()] == [opened["id"]]
+    assert len(larm.get(f"/api/incidents/{opened['id']}").json()["tasks"]) >= visits
     reply = tillsyn.post("/api/check-failed", json={"tenant": "botkyrka", "gateway": None})
     assert reply.status_code == 200, reply.text
     incidents = wait_for("an incident", lambda: larm.get("/api/incidents").json())
