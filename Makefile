@@ -4,14 +4,18 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv bootstrap lint typecheck pytest bench bench-protocol bench-broker clean
+.PHONY: demo test venv bootstrap bootstrap-browser lint typecheck pytest bench bench-protocol bench-broker clean
 
 demo: bootstrap venv
 	$(BIN)/driftvakt-sim demo
 
-test: bootstrap venv lint typecheck pytest
+test: bootstrap-browser venv lint typecheck pytest
 
+# The demo needs the broker and build headers; the tests also need Chromium.
 bootstrap:
+	@scripts/bootstrap.sh
+
+bootstrap-browser:
 	@scripts/bootstrap.sh --browser
 
 venv: $(STAMP)

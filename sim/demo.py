@@ -32,7 +32,7 @@ from types import FrameType
 
 from protocol import Event, IncidentSummary
 from sim.broker import Broker, BrokerClient, BrokerConnectError, find_mosquitto
-from sim.clock import ScaledClock, parse_local
+from sim.clock import STOCKHOLM, ScaledClock, parse_local
 from sim.errors import BrokerError, SimError
 from sim.fleet import Account, Fleet, gateway_id
 from sim.scenario import FleetTarget, ScenarioRunner, Step, load_scenario, schedule
@@ -264,7 +264,7 @@ def _demo(
         central = CentralProcess(site.write(), clock.spec())
         stack.callback(central.stop)
         central.start()
-        _welcome(site, options, clock, time.monotonic() - began)
+        _welcome(site.url, options, clock, time.monotonic() - began)
         fleet.start()
         narrator.say(f"{len(gateways)} homes are up: each a real agent with its own MQTT link.")
         story.append(_tell_story(stack, broker, fleet, site, clock, narrator, steps))
@@ -367,7 +367,7 @@ def _port(wanted: int) -> int:
         return int(sock.getsockname()[1])
 
 
-def _welcome(site: CentralSite, options: DemoOptions, clock: ScaledClock, took: float) -> None:
+def _welcome(url: str, options: DemoOptions, clock: ScaledClock, took: float) -> None:
     accounts = "\n".join(
         f"      {a.username:<6} / {a.password:<16} ({a.name})" for a in DEMO_ACCOUNTS
     )
@@ -376,15 +376,16 @@ def _welcome(site: CentralSite, options: DemoOptions, clock: ScaledClock, took: 
 ==============================================================================
   Driftvakt demo: the dashboard is up ({took:.0f} s after start)
 
-  Open   {site.url}/
+  Open   {url}/
   Sign in as
 {accounts}
   Pages: Översikt (fleet), I natt (tonight's visits), Uppgifter (tasks),
          Ärenden (incidents), Demo: utskick (the e-mails and SMS sent).
 
   Clock: {clock.local():%A %Y-%m-%d %H:%M} Stockholm time, {options.speed:g}x real time
-         (one real minute is {options.speed:g} demo minutes).
-  Files: {options.data} (central.log, homes/*/agent.toml, inbox.jsonl)
+         (one real minute is {options.speed:g} demo minutes); the story
+         starts at {clock.start.astimezone(STOCKHOLM):%H:%M}, about when the homes are up.
+  Files: {options.data} (central/central.log, homes/*/agent.toml, inbox.jsonl)
   Stop:  Ctrl-C
 ==============================================================================
 """,

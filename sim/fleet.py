@@ -169,7 +169,7 @@ class SimHome:
     """One simulated home.
 
     :param gateway: its gateway id.
-    :param index: 1.. ; picks its loopback addresses ``127.77.<index>.1`` and ``.2``.
+    :param index: 1.. ; picks its loopback addresses ``127.<block>.<index>.1`` and ``.2``.
     :param root: its own folder (config, outbox, state).
     :param account: its broker account.
     :param clock: the shared clock.
@@ -187,13 +187,14 @@ class SimHome:
         clock: Clock = lambda: datetime.now(UTC),
         speed: float = 1.0,
         timing: Timing | None = None,
+        block: int = 77,
     ) -> None:
-        if not 1 <= index <= 250 * 250:
-            raise SimError(f"home index {index} out of range 1..62500")
+        high, low = divmod(index, 250)
+        if index < 1 or block + high > 254:
+            raise SimError(f"home index {index} out of range for addresses 127.{block}.*")
         self.gateway, self.tenant, self.clock, self.speed = gateway, tenant, clock, speed
         self.timing = timing or Timing.for_speed(speed)
-        high, low = divmod(index, 250)
-        net = f"127.{77 + high}.{low}"
+        net = f"127.{block + high}.{low}"
         t = self.timing
         self.router = FakeDevice(
             "router", f"{net}.1", services=("http",), boot_delay_s=t.boot_delay_s
@@ -343,6 +344,47 @@ timeout_s = {t.probe_timeout_s} }}]
 """
 
 
+class AddressClaim:
+    """Loopback addresses ``127.<block>.*`` held by one fleet while it lives.
+
+    The fake devices listen on fixed ports, and a dead or unpowered device frees its
+    port: another simulation on the same machine (the demo beside ``make test``)
+    using the same addresses would then answer this fleet's probes, and a dead
+    camera would come back. Each fleet holds a bound socket on ``127.<b>.0.254``
+    for every second octet it uses; the kernel refuses a second fleet that socket,
+    so it moves on to the next free block. ``127.77`` is left to the agent's tests.
+
+    :param span: how many consecutive second octets the fleet needs (250 homes each).
+    """
+
+    FIRST, PORT = 78, 9999
+
+    def __init__(self, span: int) -> None:
+        self._held: list[socket.socket] = []
+        for block in range(self.FIRST, 256 - span):
+            if self._take(block, span):
+                self.block = block
+                return
+        raise SimError("no free loopback block 127.78-254.*: too many fleets on this machine")
+
+    def _take(self, block: int, span: int) -> bool:
+        for octet in range(block, block + span):
+            sock = socket.socket()
+            try:
+                sock.bind((f"127.{octet}.0.254", self.PORT))
+            except OSError:
+                sock.close()
+                self.release()
+                return False
+            self._held.append(sock)
+        return True
+
+    def release(self) -> None:
+        for sock in self._held:
+            sock.close()
+        self._held.clear()
+
+
 class Fleet:
     """Homes ``gw-01`` .. ``gw-NN`` of one tenant, started and stopped together.
 
@@ -359,6 +401,7 @@ class Fleet:
         speed: float = 1.0,
         timing: Timing | None = None,
     ) -> None:
+        self._claim = AddressClaim(1 + len(accounts) // 250)
         self.homes = {
             gateway: SimHome(
                 gateway,
@@ -369,6 +412,7 @@ class Fleet:
                 clock=clock,
                 speed=speed,
                 timing=timing,
+                block=self._claim.block,
             )
             for index, (gateway, account) in enumerate(sorted(accounts.items()), start=1)
         }
@@ -398,6 +442,7 @@ class Fleet:
     def close(self) -> None:
         """Stop every home cleanly, in parallel (each waits for its broker's PUBACKs)."""
         _together([home.close for home in self])
+        self._claim.release()
 
     def __enter__(self) -> Fleet:
         return self

@@ -10,6 +10,7 @@ not exist.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,9 +34,12 @@ def read_inbox(path: Path, limit: int = 300) -> list[dict[str, Any]]:
     messages = []
     for line in reversed(lines[-limit:]):
         try:
-            messages.append(json.loads(line))
-        except ValueError:
+            message = json.loads(line)
+            # The sinks write the demo clock's UTC time; the page shows Stockholm's.
+            message["at"] = datetime.fromisoformat(message["at"])
+        except (ValueError, KeyError, TypeError):
             continue
+        messages.append(message)
     return messages
 
 

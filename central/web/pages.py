@@ -208,9 +208,10 @@ def visits_page(request: Request, me: Annotated[Principal, Depends(need(Perm.VIS
     now = ctx.now()
     with ctx.reader.session() as session:
         night = routine.visits(session, now, labels=allows(me.role, Perm.LABELS))
-        # The camera as last reported, so that whoever drives out sees it come back.
-        cameras = {
-            (h.tenant, h.gateway): h.device("camera")
+        # The home as last reported, so that whoever drives out sees the camera come
+        # back, or sees that the gateway itself is silent (then its report is stale).
+        homes = {
+            (h.tenant, h.gateway): h
             for h in fleet.homes(session, now, labels=False)
             if any(v.row.task.gateway == h.gateway for v in night.todo)
         }
@@ -222,7 +223,7 @@ def visits_page(request: Request, me: Annotated[Principal, Depends(need(Perm.VIS
         todo=night.todo,
         done=night.done,
         called_off=night.called_off,
-        cameras=cameras,
+        homes=homes,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
@@ -108,3 +109,26 @@ def test_fleet_broker_restart_homes_reconnect_on_their_own(
 
         _until(both, 5)
     assert retained == {"gw-01": b"online", "gw-02": b"online"}
+
+
+def test_fleet_two_fleets_on_one_machine_never_answer_each_others_probes(tmp_path: Path) -> None:
+    """The demo beside ``make test``: a dead camera in one must not be answered by the
+    other's live camera on the same address and fixed port."""
+    nobody = Account("mqtt://127.0.0.1:1", "u", "p")
+    first = Fleet(tmp_path / "a", dict.fromkeys(HOMES, nobody))
+    second = Fleet(tmp_path / "b", dict.fromkeys(HOMES, nobody))
+    try:
+        dead, alive = first["gw-01"].camera, second["gw-01"].camera
+        assert dead.ports == alive.ports  # the same fixed port, as a real camera has
+        alive.power(True)
+        assert alive.wait_answering(5)
+        with socket.create_connection((alive.address, alive.ports["rtsp"]), timeout=2):
+            pass
+        with pytest.raises(ConnectionRefusedError):
+            socket.create_connection((dead.address, dead.ports["rtsp"]), timeout=2)
+    finally:
+        first.close()
+        second.close()
+    again = Fleet(tmp_path / "c", dict.fromkeys(HOMES, nobody))
+    assert again["gw-01"].camera.address == dead.address  # a closed fleet's block is free
+    again.close()

@@ -37,6 +37,7 @@ def test_demo_inbox_lists_what_the_sinks_received_newest_first(
     text = page.text
     assert text.index("physical_visit gw-07") < text.index("[Driftvakt] Ny uppgift")
     assert "Kontakta &lt;b&gt;" in text
+    assert ">tis 12 jan 14:47</time>" in text  # Stockholm time on screen (13:47 UTC)
     assert "[Driftvakt] Ny uppgift" not in only_sms.text
     assert "physical_visit gw-07" in only_sms.text
 

@@ -10,13 +10,15 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from protocol import TopicKind, gateway_topic
 from sim.broker import Broker
 from tests.central.harness import FakeClock
 from tests.central.servers import SmsSink, SmtpSink
 from tests.web.conftest import PASSWORD
-from tests.web.stack import IT_MAIL, STAFF, Servers, Stack, running_stack, wait_for
+from tests.web.stack import IT_MAIL, STAFF, TENANT, Servers, Stack, running_stack, wait_for
 
 NIGHT = datetime(2027, 3, 9, 23, 30, tzinfo=UTC)  # 00:30 in Stockholm, a Tuesday night
+_OUTBOX = ("pending", "failed", "sent", "dead")
 
 
 @pytest.fixture
@@ -111,10 +113,21 @@ def test_service_api_hides_labels_from_roles_without_them(stack: Stack) -> None:
     assert "Greta Andersson" in natt.get(f"/api/incidents/{incident}").text
 
 
-def test_service_failed_check_for_all_cameras_opens_an_incident(stack: Stack) -> None:
+def test_service_failed_check_joins_an_open_incident_and_all_cameras_open_one(
+    stack: Stack,
+) -> None:
     stack.heartbeat_all({})
-    stack.settle()
+    stack.state("gw-17", "failed")
+    stack.event("gw-17", "restart_exhausted")
     tillsyn, larm = _api(stack, "tillsyn"), _api(stack, "larm")
+    (opened,) = wait_for("gw-17's incident", lambda: larm.get("/api/incidents").json())
+    visits = len(larm.get(f"/api/incidents/{opened['id']}").json()["tasks"])
+    # A failed check for a home that already has an incident joins it: no second one.
+    reply = tillsyn.post("/api/check-failed", json={"tenant": "botkyrka", "gateway": "gw-17"})
+    assert reply.status_code == 200, reply.text
+    stack.settle()
+    assert [i["id"] for i in larm.get("/api/incidents").json()] == [opened["id"]]
+    assert len(larm.get(f"/api/incidents/{opened['id']}").json()["tasks"]) >= visits
     reply = tillsyn.post("/api/check-failed", json={"tenant": "botkyrka", "gateway": None})
     assert reply.status_code == 200, reply.text
     incidents = wait_for("an incident", lambda: larm.get("/api/incidents").json())
@@ -182,21 +195,45 @@ def test_service_gateway_page_shows_the_events_the_gateway_reported(stack: Stack
 
 def test_service_metrics_and_healthz(stack: Stack) -> None:
     stack.heartbeat_all({"gw-19": "down"})
+    stack.state("gw-17", "failed")
+    stack.event("gw-17", "restart_exhausted")
     stack.settle()
+    bearer = {"Authorization": "Bearer " + "m" * 20}
     with httpx.Client(base_url=stack.url) as anon:
         assert anon.get("/metrics").status_code == 401
+        assert anon.get("/metrics", headers={"Authorization": "Bearer wrong"}).status_code == 401
         health = anon.get("/healthz")
         assert health.status_code == 200 and health.json()["database"] == "ok"
-        text = wait_for(
-            "the metrics",
-            lambda: (lambda t: 'health="down"' in t and t)(
-                anon.get("/metrics", headers={"Authorization": "Bearer " + "m" * 20}).text
-            ),
-        )
-    assert "driftvakt_messages_received_total" in text
-    assert 'driftvakt_devices{device="camera",health="down"} 1' in text
-    assert "driftvakt_gateways_online 3" in text
-    assert 'driftvakt_tasks{state="open"}' in text
+
+        def metrics() -> dict[str, float]:
+            text = anon.get("/metrics", headers=bearer).text
+            lines = (x.rsplit(" ", 1) for x in text.splitlines() if not x.startswith("#"))
+            return {name: float(value) for name, value in lines}
+
+        def settled() -> dict[str, float] | None:
+            m = metrics()
+            sent = m.get('driftvakt_notifications{status="sent"}', 0)
+            return m if sent and m.get('driftvakt_devices{device="camera",health="down"}') else None
+
+        bad_json = 'driftvakt_messages_rejected_total{reason="bad_json"}'
+        before = metrics().get(bad_json, 0)
+        stack.gateway("gw-18").publish(gateway_topic(TENANT, "gw-18", TopicKind.EVENTS), b"{oops")
+        stack.settle()
+        m = wait_for("the metrics", settled)
+    assert m["driftvakt_messages_received_total"] >= 4
+    assert m[bad_json] == before + 1
+    assert m["driftvakt_gateways_online"] == 3
+    assert m['driftvakt_devices{device="camera",health="failed"}'] == 1
+    assert m['driftvakt_incidents_open{kind="single"}'] == 1
+    assert m['driftvakt_incidents_open{kind="extensive"}'] == 0
+    assert m['driftvakt_tasks{state="open"}'] == 2  # gw-17's two visits tonight
+    # Two SMS reached the SMS server; this configuration has no webhook, so the care
+    # records messages are dead at once (with the fix in their error).
+    assert m['driftvakt_notifications{status="sent"}'] >= 2
+    statuses = {k for k in m if k.startswith("driftvakt_notifications{")}
+    assert statuses == {f'driftvakt_notifications{{status="{s}"}}' for s in _OUTBOX}
+    assert m['driftvakt_notifications{status="dead"}'] >= 1
+    assert m["driftvakt_timer_lag_seconds"] >= 0
 
 
 def test_service_signed_link_from_a_message_acknowledges_after_sign_in(stack: Stack) -> None:
@@ -267,3 +304,26 @@ def test_service_every_page_renders_for_every_role(stack: Stack) -> None:
                     seen.add(status)
                     assert status < 500, (username, path, headers, status)
     assert seen == {200, 403}
+
+
+def test_service_visit_list_does_not_vouch_for_a_camera_in_a_silent_home(stack: Stack) -> None:
+    """A power cut: the last report said the camera worked, but the home is silent now.
+    The night patrol's list must not show it as working."""
+    stack.heartbeat_all({})
+    stack.state("gw-18", "failed")
+    stack.event("gw-18", "restart_exhausted")
+    natt = _api(stack, "natt")
+    wait_for("the visits", lambda: natt.get("/api/visits").json()["todo"])
+    with httpx.Client(base_url=stack.url, follow_redirects=True) as browser:
+        browser.post("/login", data={"username": "natt", "password": PASSWORD})
+
+        def camera_line() -> str:
+            page = browser.get("/visits").text
+            return next((x for x in page.splitlines() if 'class="small camera"' in x), "")
+
+        stack.state("gw-18", "up")  # its last word before the power cut
+        topic = gateway_topic(TENANT, "gw-18", TopicKind.AVAILABILITY)
+        stack.gateway("gw-18").publish(topic, b"offline", retain=True)
+        stack.settle()
+        line = wait_for("the silent home", lambda: "hörs inte" in (text := camera_line()) and text)
+    assert "okänd" in line and "fungerar" not in line
