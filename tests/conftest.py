@@ -1,11 +1,14 @@
-"""Shared fixtures: one real Mosquitto broker per test session, and clients of it.
+"""Shared fixtures: one real Mosquitto broker per test module, and clients of it.
 
 The ``broker`` fixture runs the project's own TLS, password and ACL
 configuration (sim/broker.py, docs/broker.md) with tenant ``botkyrka``, the
 central account ``central`` and gateway accounts ``gw-a``, ``gw-b`` and
-``gw-01`` to ``gw-20``. The broker is shared by every test of the session, so
-a test that leaves retained messages behind should use gateways no other test
-uses, or clear them (an empty retained payload). A test that must stop or
+``gw-01`` to ``gw-20``. The broker is shared by the tests of one module only
+(it starts in milliseconds), so what one module leaves behind (retained
+state, central's persistent session) cannot change another module's outcome,
+and a failing test cannot make tests elsewhere fail. Within a module, a test
+that leaves retained messages behind should use gateways no other test of the
+module uses, or clear them (an empty retained payload). A test that must stop or
 restart the broker, or needs thousands of accounts, makes its own with
 ``broker_factory``.
 
@@ -67,9 +70,9 @@ def _new_broker(directory: Path, tenant: str, gateways: Iterable[str], **options
     return broker
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    """The session's running broker, with the accounts named in this module's docstring."""
+    """The module's running broker, with the accounts named in this module's docstring."""
     shared = _new_broker(tmp_path_factory.mktemp("broker"), TENANT, GATEWAYS)
     try:
         yield shared.start()

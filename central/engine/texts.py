@@ -36,6 +36,21 @@ ACTION_TEXT = {
         "Driftvakt ser inte kamerorna just nu. Rapportera vilka tillsyner som misslyckas."
     ),
 }
+ACTION_NAMES: dict[str, str] = {
+    "contact_homecare": "Kontakta hemtjänstgruppen",
+    "site_restart": "Starta om utrustningen på plats",
+    "notify_night_patrol": "Kameran är ur funktion i natt",
+    "physical_visit": "Fysiskt tillsynsbesök",
+    "journal_note": "För in journalanteckning",
+    "handover": "Ta över ärendet",
+    "vendor_report": "Felanmäl till leverantören",
+    "verify_restored": "Kontrollera att kameran fungerar",
+    "status_report": "Lägesrapport",
+    "it_ownership": "IT äger ärendet hos leverantören",
+    "incident_report": "Beställ incidentrapport",
+    "confirm_checks": "Rapportera misslyckade kontroller",
+}
+"""Short Swedish names of the actions, for subjects and the dashboard."""
 EVENT_TEXT = {
     DecisionEvent.TASK_CREATED: "Ny uppgift",
     DecisionEvent.REMINDER: "Påminnelse",
@@ -57,7 +72,8 @@ def notification(
 ) -> tuple[str, str]:
     """Subject and body of a notification to ``task.role``."""
     head = EVENT_TEXT.get(event, "Meddelande")
-    subject = f"{head}: {KIND_TEXT[incident.kind]} ({len(incident.gateways)} hem), {task.action}"
+    name = ACTION_NAMES.get(task.action, task.action)
+    subject = f"{head}: {name} ({KIND_TEXT[incident.kind]}, {len(incident.gateways)} hem)"
     lines = [ACTION_TEXT[task.action]]
     if task.gateway:
         group = f", hemtjänstgrupp {home.homecare_group}" if home else ""

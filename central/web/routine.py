@@ -24,20 +24,6 @@ NIGHT_TURN = time(12, 0)
 """"Tonight" runs from noon to noon, Stockholm time: a 01:30 check belongs to the
 night that began the evening before."""
 
-ACTION_NAMES: dict[str, str] = {
-    "contact_homecare": "Kontakta hemtjänstgruppen",
-    "site_restart": "Starta om utrustningen på plats",
-    "notify_night_patrol": "Kameran är ur funktion i natt",
-    "physical_visit": "Fysiskt tillsynsbesök",
-    "journal_note": "För in journalanteckning",
-    "handover": "Ta över ärendet",
-    "vendor_report": "Felanmäl till leverantören",
-    "verify_restored": "Kontrollera att kameran fungerar",
-    "status_report": "Lägesrapport",
-    "it_ownership": "IT äger ärendet hos leverantören",
-    "incident_report": "Beställ incidentrapport",
-    "confirm_checks": "Rapportera misslyckade kontroller",
-}
 KIND_NAMES = {"single": "Enstaka", "extensive": "Omfattande", "infrastructure": "Övervakningen"}
 TASK_STATUS = {
     "open": "Ny",

@@ -8,9 +8,10 @@ from zoneinfo import ZoneInfo
 
 from fastapi.templating import Jinja2Templates
 
+from central.engine.texts import ACTION_NAMES
 from central.web.fleet import HEALTH_NAMES, STATES
 from central.web.roles import ROLE_NAMES, Perm, allows
-from central.web.routine import ACTION_NAMES, INCIDENT_STATUS, KIND_NAMES, TASK_STATUS
+from central.web.routine import INCIDENT_STATUS, KIND_NAMES, TASK_STATUS
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 _DAYS = ("mån", "tis", "ons", "tors", "fre", "lör", "sön")

@@ -75,5 +75,5 @@ def test_outbox_sms_outage_keeps_per_recipient_order_and_spares_email(
         wait_for(lambda: len(sms.delivered()) == 2, what="both SMS, in order")
     texts = [(p["to"], p["message"]) for p in sms.delivered()]
     assert [to for to, _ in texts] == [LARM_PHONE, LARM_PHONE]
-    assert "contact_homecare" in texts[0][1] and "status_report" in texts[1][1]
+    assert "Kontakta hemtjänstgruppen" in texts[0][1] and "Lägesrapport" in texts[1][1]
     gw.publish(state, b"", retain=True)  # leave no retained state for other tests

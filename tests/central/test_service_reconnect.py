@@ -60,7 +60,7 @@ def test_service_rides_out_a_broker_restart(
                 event("restart_exhausted", TUESDAY_10, 1),
             )
             wait_for(
-                lambda: any("contact_homecare" in s for s in smtp.subjects()),
+                lambda: any("Kontakta hemtjänstgruppen" in s for s in smtp.subjects()),
                 15,
                 "the outage's e-mail after the reconnect",
             )

@@ -50,11 +50,13 @@ def _check_alarm(smtp: SmtpSink, sms: SmsSink) -> str:
     """The first e-mail and SMS went to the alarm group in Swedish; returns the reply code."""
     mail, text = smtp.messages[0], sms.posts[0]
     assert mail["To"] == LARM_MAIL and text["to"] == LARM_PHONE
-    assert "contact_homecare" in mail["Subject"]
+    assert "Kontakta hemtjänstgruppen" in mail["Subject"]
     assert "Gäller gateway gw-11." in _body(mail)
     assert "Kontakta hemtjänstgruppen: finns besök planerat?" in _body(mail)
     assert "Kvittera uppgiften: https://driftvakt.test/ack/" in _body(mail)
-    assert text["message"].startswith("Driftvakt: Ny uppgift: driftstopp (1 hem)")
+    assert text["message"].startswith(
+        "Driftvakt: Ny uppgift: Kontakta hemtjänstgruppen (driftstopp, 1 hem)"
+    )
     code = re.search(r"Kvittera: svara ([2-9A-Z]{5})$", text["message"])
     assert code is not None, text["message"]
     return code.group(1)
@@ -74,7 +76,7 @@ def _check_no_reminder(central: Central, clock: FakeClock, smtp: SmtpSink, sms: 
 def _check_status_report(central: Central, smtp: SmtpSink) -> str:
     """The status_report e-mail after recovery; returns the closed incident's id."""
     report = smtp.messages[1]
-    assert report["To"] == LARM_MAIL and "status_report" in report["Subject"]
+    assert report["To"] == LARM_MAIL and "Lägesrapport" in report["Subject"]
     assert "Lägesrapport om driftstoppet." in _body(report)
     assert "Driftstoppet är över sedan 2027-03-09 10:31." in _body(report)
     assert report["Message-ID"] != smtp.messages[0]["Message-ID"]

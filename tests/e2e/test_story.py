@@ -133,9 +133,13 @@ def test_story_sinks_received_email_sms_and_webhook(story: StoryResult) -> None:
     assert {("email", larm_mail), ("sms", larm_phone), ("sms", natt_phone)} <= received
     assert ("email", it_mail) in received
     assert [m for m in story.messages if m.channel == "webhook"]
-    contact = [m for m in story.messages if m.to == larm_phone and "contact_homecare" in m.body]
+    contact = [
+        m for m in story.messages if m.to == larm_phone and "Kontakta hemtjänstgruppen" in m.body
+    ]
     assert contact and DEAD in contact[0].body
-    vendor = [m for m in story.messages if m.to == natt_phone and "vendor_report" in m.body]
+    vendor = [
+        m for m in story.messages if m.to == natt_phone and "Felanmäl till leverantören" in m.body
+    ]
     assert vendor, "the night patrol got no SMS about the vendor report"
 
 

@@ -29,7 +29,7 @@ def test_notifications_visit_in_swedish_on_role_channels() -> None:
     run.report(t + timedelta(minutes=40), "gw-a", camera="failed")
     visit = next(n for n in run.notifications if n.action == "physical_visit")
     assert (visit.role, visit.channels) == ("nattpatrullen", ("sms", "webhook"))
-    assert visit.subject == "Ny uppgift: driftstopp (1 hem), physical_visit"
+    assert visit.subject == "Ny uppgift: Fysiskt tillsynsbesök (driftstopp, 1 hem)"
     assert "Gör tillsynen fysiskt" in visit.body and "Tillsyn kl 2027-03-09 22:30" in visit.body
     assert "hemtjänstgrupp Tumba norr" in visit.body
     keys = [n.key for n in run.notifications]
