@@ -3,27 +3,45 @@
 ``load_config`` reads ``/etc/driftvakt/agent.toml`` (or the given path) with
 stdlib ``tomllib`` and validates it with pydantic (``extra="forbid"``: a
 misspelt key is an error, not a silently ignored default). Field rules live on
-the models; rules across sections (dependencies, pins, files, relay safety)
-are checked once the fields are valid. Every problem is reported at once, each
-with its key path, the value found and the fix, as ``check-config`` prints it.
-Relative paths are taken relative to the file's folder.
+the models; the valid file is then compiled into the plain objects of
+:mod:`agent.settings` (relative paths taken relative to the file's folder),
+and rules across sections (dependencies, pins, files, relay safety) are
+checked on those. Every problem is reported at once, each with its key path,
+the value found and the fix, as ``check-config`` prints it.
+
+``python -m agent.config FILE`` is the child process that
+:func:`agent.settings.load_in_child` runs, so that the agent itself never
+imports pydantic.
 """
 
 from __future__ import annotations
 
 import difflib
+import pickle
+import sys
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from agent.errors import ConfigError, Problem
+from agent.settings import (
+    DEFAULT_PATH,
+    AgentConfig,
+    Broker,
+    Device,
+    Gateway,
+    HealthRules,
+    Probe,
+    RelayBoard,
+    RestartRules,
+)
 from agent.wiring import KNOWN_BOARDS, Wiring, board_problem, pin_problem
 from protocol.broker_url import BrokerAddress, check_broker_url
 from protocol.names import DEVICE_RE, GATEWAY_RE, TENANT_RE
 
-DEFAULT_PATH = Path("/etc/driftvakt/agent.toml")
 _MAC = r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$"
 
 
@@ -31,7 +49,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class Gateway(_Section):
+class GatewayModel(_Section):
     tenant: Annotated[str, Field(pattern=f"^{TENANT_RE.pattern}$")]
     id: Annotated[str, Field(pattern=f"^{GATEWAY_RE.pattern}$")]
     probe_interval_s: Annotated[float, Field(ge=0.1, le=3600)] = 10
@@ -42,7 +60,7 @@ class Gateway(_Section):
     """Neighbour table for targets named by MAC: a file in /proc/net/arp format, or ``ip-neigh``."""
 
 
-class Broker(BrokerAddress, _Section):
+class BrokerModel(BrokerAddress, _Section):
     url: str
     username: Annotated[str, Field(min_length=1)]
     password: str | None = None
@@ -58,7 +76,7 @@ class Broker(BrokerAddress, _Section):
         return check_broker_url(value)
 
 
-class RelayBoard(_Section):
+class RelayBoardModel(_Section):
     active_high: bool
     wiring: Wiring = Wiring.NC
     profile: str | None = None
@@ -74,7 +92,7 @@ class RelayBoard(_Section):
         return value
 
 
-class Health(_Section):
+class HealthModel(_Section):
     down_after: Annotated[int, Field(ge=1, le=100)] = 3
     """Consecutive failed probe rounds before a device is ``down``."""
     arm_after: Annotated[int, Field(ge=1, le=100)] = 2
@@ -84,7 +102,7 @@ class Health(_Section):
     since the agent started (a camera that did not survive a power cut); then ``failed``."""
 
 
-class Restart(_Section):
+class RestartModel(_Section):
     max_consecutive: Annotated[int, Field(ge=1, le=20)] = 3
     max_per_24h: Annotated[int, Field(ge=1, le=100)] = 6
     min_gap_s: Annotated[float, Field(ge=0, le=86400)] = 300
@@ -95,7 +113,7 @@ class Restart(_Section):
     depended on (the router) and its dependants."""
 
 
-class Probe(_Section):
+class ProbeModel(_Section):
     kind: Literal["icmp", "tcp", "http", "https", "rtsp"]
     host: str | None = None
     mac: Annotated[str, Field(pattern=_MAC)] | None = None
@@ -112,49 +130,39 @@ class Probe(_Section):
         return value.lower() if isinstance(value, str) else value
 
 
-class Device(_Section):
+class DeviceModel(_Section):
     relay_pin: Annotated[int, Field(ge=0, le=27)] | None = None
     """BCM pin of the device's relay; none means no automatic restart."""
     off_time_s: Annotated[float, Field(ge=0.1, le=120)] = 10
     boot_wait_s: Annotated[float, Field(ge=0.1, le=1800)] = 180
     depends_on: str | None = None
     match: Literal["any", "all"] = "any"
-    probes: Annotated[list[Probe], Field(min_length=1)]
+    probes: Annotated[list[ProbeModel], Field(min_length=1)]
 
 
-class AgentConfig(_Section):
-    gateway: Gateway
-    broker: Broker
-    relay_board: RelayBoard
-    health: Health = Health()
-    restart: Restart = Restart()
-    devices: Annotated[dict[str, Device], Field(min_length=1)]
-
-    def parents_first(self) -> list[str]:
-        """Device names, each after the device it depends on."""
-        order: list[str] = []
-        for name in sorted(self.devices):
-            chain = [name]
-            while (parent := self.devices[chain[-1]].depends_on) is not None:
-                chain.append(parent)
-            order += [n for n in reversed(chain) if n not in order]
-        return order
+class AgentConfigModel(_Section):
+    gateway: GatewayModel
+    broker: BrokerModel
+    relay_board: RelayBoardModel
+    health: HealthModel = HealthModel()
+    restart: RestartModel = RestartModel()
+    devices: Annotated[dict[str, DeviceModel], Field(min_length=1)]
 
 
 _SECTIONS: tuple[type[BaseModel], ...] = (
-    Gateway,
-    Broker,
-    RelayBoard,
-    Health,
-    Restart,
-    Probe,
-    Device,
-    AgentConfig,
+    GatewayModel,
+    BrokerModel,
+    RelayBoardModel,
+    HealthModel,
+    RestartModel,
+    ProbeModel,
+    DeviceModel,
+    AgentConfigModel,
 )
 
 
 def load_config(path: Path | str = DEFAULT_PATH) -> AgentConfig:
-    """Read and validate the configuration, or raise :class:`ConfigError` listing every problem."""
+    """Read, validate and compile the file, or raise :class:`ConfigError` listing every problem."""
     path = Path(path)
     try:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
@@ -166,15 +174,72 @@ def load_config(path: Path | str = DEFAULT_PATH) -> AgentConfig:
         raise ConfigError(
             str(path), [Problem("(file)", str(path), f"not valid TOML: {exc}")]
         ) from exc
+    return parse_config(raw, path.parent, str(path))
+
+
+def parse_config(data: Mapping[str, Any], base: Path, source: str = "configuration") -> AgentConfig:
+    """Validate and compile configuration data as read from TOML.
+
+    :param base: the folder relative paths are taken from (the file's own).
+    :param source: names the file in the error.
+    """
     try:
-        config = AgentConfig.model_validate(raw)
+        model = AgentConfigModel.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(str(path), [_problem(e) for e in exc.errors()]) from exc
-    config = _resolve_paths(config, path.parent)
+        raise ConfigError(source, [_problem(e) for e in exc.errors()]) from exc
+    config = compile_config(model, base)
     problems = _cross_problems(config)
     if problems:
-        raise ConfigError(str(path), problems)
+        raise ConfigError(source, problems)
     return config
+
+
+def compile_config(model: AgentConfigModel, base: Path) -> AgentConfig:
+    """The plain runtime objects of a valid model, relative paths resolved against ``base``."""
+
+    def fix(value: Path | None) -> Path | None:
+        return None if value is None else _resolve(base, value)
+
+    gateway, broker = model.gateway, model.broker
+    return AgentConfig(
+        gateway=Gateway(
+            **_fields(gateway),
+            outbox=_resolve(base, gateway.outbox),
+            state_file=_resolve(base, gateway.state_file),
+        ),
+        broker=Broker(
+            **_fields(broker),
+            password_file=fix(broker.password_file),
+            ca_file=fix(broker.ca_file),
+            cert_file=fix(broker.cert_file),
+            key_file=fix(broker.key_file),
+        ),
+        relay_board=RelayBoard(**_fields(model.relay_board)),
+        health=HealthRules(**_fields(model.health)),
+        restart=RestartRules(**_fields(model.restart)),
+        devices={name: compile_device(device) for name, device in model.devices.items()},
+    )
+
+
+def _resolve(base: Path, path: Path) -> Path:
+    return path if path.is_absolute() else base / path
+
+
+def compile_device(model: DeviceModel) -> Device:
+    """One device's runtime object (probes in file order)."""
+    return Device(**_fields(model, "probes"), probes=tuple(compile_probe(p) for p in model.probes))
+
+
+def compile_probe(model: ProbeModel) -> Probe:
+    return Probe(**_fields(model))
+
+
+def _fields(model: BaseModel, *leave: str) -> dict[str, Any]:
+    return {
+        name: getattr(model, name)
+        for name in type(model).model_fields
+        if name not in leave and name not in _PATHS
+    }
 
 
 def _problem(error: Any) -> Problem:
@@ -209,20 +274,8 @@ def _unknown_key(name: str) -> str:
     return f"unknown key, remove it or correct its spelling{hint}"
 
 
-def _resolve_paths(config: AgentConfig, base: Path) -> AgentConfig:
-    def fix(value: Path | None) -> Path | None:
-        return value if value is None or value.is_absolute() else base / value
-
-    broker = config.broker.model_copy(
-        update={f: fix(getattr(config.broker, f)) for f in _BROKER_FILES}
-    )
-    gateway = config.gateway.model_copy(
-        update={"outbox": fix(config.gateway.outbox), "state_file": fix(config.gateway.state_file)}
-    )
-    return config.model_copy(update={"broker": broker, "gateway": gateway})
-
-
 _BROKER_FILES = ("password_file", "ca_file", "cert_file", "key_file")
+_PATHS = frozenset((*_BROKER_FILES, "outbox", "state_file"))
 
 
 def _cross_problems(config: AgentConfig) -> list[Problem]:
@@ -278,7 +331,7 @@ def _board_problems(board: RelayBoard) -> list[Problem]:
     return problems
 
 
-def _restart_problems(restart: Restart) -> list[Problem]:
+def _restart_problems(restart: RestartRules) -> list[Problem]:
     if restart.backoff_base_s > restart.backoff_max_s:
         return [
             Problem(
@@ -364,3 +417,18 @@ def _probe_problems(key: str, probe: Probe) -> list[Problem]:
     if probe.kind == "icmp" and probe.port is not None:
         problems.append(Problem(f"{key}.port", probe.port, "an icmp probe has no port: remove it"))
     return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    """The child of :func:`agent.settings.load_in_child`: one pickle on stdout, always exit 0."""
+    (path,) = sys.argv[1:] if argv is None else argv
+    try:
+        result: object = load_config(path)
+    except ConfigError as exc:
+        result = exc.problems
+    sys.stdout.buffer.write(pickle.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -41,10 +41,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from agent.command_check import RecentCommands, Refused, check_command, result
-from agent.config import AgentConfig
 from agent.errors import ConfigError, Problem
 from agent.outbox import InFlight, Outbox
 from agent.reporting import CommandOutcome, CommandTarget
+from agent.settings import AgentConfig
 from agent.timesync import clock_synchronised
 from protocol import (
     Availability,

@@ -27,9 +27,9 @@ from typing import Any
 
 from gpiozero import DigitalOutputDevice
 
-from agent.config import AgentConfig
 from agent.errors import Problem, RelayError, UnsafeRelayError
 from agent.restart import Cut, Plan, Restore, WaitUntil
+from agent.settings import AgentConfig
 from agent.wiring import Wiring, board_problem, pin_problem
 
 log = logging.getLogger("driftvakt.agent.relay")

@@ -25,7 +25,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from agent.config import AgentConfig
 from agent.errors import RelayError
 from agent.health import DeviceEvent
 from agent.probes import probe_all
@@ -34,6 +33,7 @@ from agent.relay import RelayBank
 from agent.reporting import CommandOutcome, Reporter
 from agent.restart import Plan, Policy, Refusal, Timing
 from agent.results import DeviceResult
+from agent.settings import AgentConfig
 from agent.supervisor import Decision, DeviceSpec, Supervisor
 from protocol import DeviceState, EventType
 

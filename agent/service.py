@@ -28,13 +28,13 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from agent.config import DEFAULT_PATH, AgentConfig, load_config
 from agent.errors import ConfigError, DriftvaktError, RelayError
 from agent.mqtt_link import LinkSettings, MqttLink
 from agent.notify import Notifier, configure_logging
 from agent.outbox import Outbox
 from agent.relay import RelayBank
 from agent.runner import Runner
+from agent.settings import DEFAULT_PATH, AgentConfig, load_in_child
 from protocol import DeviceState, EventType
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def run(
     """Run the agent until SIGTERM or SIGINT; returns the process exit code."""
     configure_logging(level)
     try:
-        config = load_config(config_path)
+        config = load_in_child(config_path)
     except ConfigError as exc:
         log.error("%s", exc)
         return EXIT_CONFIG
@@ -162,6 +162,8 @@ def _now() -> datetime:
 
 def show_state(config_path: Path | str = DEFAULT_PATH) -> int:
     """Print what the agent last published, for a technician at the gateway."""
+    from agent.config import load_config  # a one-shot command: pydantic may load
+
     try:
         config = load_config(config_path)
     except ConfigError as exc:

@@ -29,11 +29,12 @@ from pathlib import Path
 
 from gpiozero.pins.mock import MockFactory
 
-from agent.config import AgentConfig, load_config
+from agent.config import load_config
 from agent.mqtt_link import LinkSettings, MqttLink
 from agent.outbox import Outbox
 from agent.relay import RelayBank
 from agent.runner import Runner
+from agent.settings import AgentConfig
 from protocol import EventType
 from sim.devices import FakeDevice, Mode
 from sim.errors import SimError

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from agent.config import DEFAULT_PATH, AgentConfig, load_config
 from agent.errors import ConfigError
+from agent.settings import DEFAULT_PATH, AgentConfig
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:
@@ -23,6 +23,8 @@ def add_config_option(parser: argparse.ArgumentParser) -> None:
 
 def config_or_report(path: Path) -> AgentConfig | None:
     """The configuration, or ``None`` after printing every problem to stderr."""
+    from agent.config import load_config  # here, so that ``run`` never loads pydantic
+
     try:
         return load_config(path)
     except ConfigError as exc:

@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agent.config import load_config
 from agent.errors import ConfigError
 
 
@@ -20,6 +19,8 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from agent.config import load_config  # here, so that ``run`` never loads pydantic
+
     try:
         config = load_config(args.file)
     except ConfigError as exc:

@@ -15,11 +15,11 @@ import ssl
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
-from agent.config import Device, Probe
 from agent.errors import ProbeError
 from agent.probes import icmp, sockets
 from agent.probes.neighbours import NeighbourTable
 from agent.results import DeviceResult, TargetResult
+from agent.settings import Device, Probe
 
 _DEFAULT_PORTS = {"http": 80, "https": 443, "rtsp": 554}
 

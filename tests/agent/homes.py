@@ -11,7 +11,7 @@ from typing import Any
 
 from gpiozero.pins.mock import MockFactory
 
-from agent.config import AgentConfig
+from agent.config import parse_config
 from agent.relay import RelayBank
 from agent.reporting import RecordingReporter
 from agent.runner import Runner
@@ -109,8 +109,8 @@ def running_home(
             "camera", loopback(), services=("rtsp",), boot_delay_s=0.1, upstream=router
         ) as camera,
     ):
-        config = AgentConfig.model_validate(
-            config_dict(router, camera, tmp_path / "state.json", off_time_s)
+        config = parse_config(
+            config_dict(router, camera, tmp_path / "state.json", off_time_s), tmp_path
         )
         relays = RelayBank.from_config(config, pin_factory=factory)
         router.attach(MockPinLine(factory.pin(ROUTER_PIN), active_high=True))

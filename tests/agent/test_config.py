@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from agent.cli import main
-from agent.config import AgentConfig, load_config
+from agent.config import AgentConfigModel, compile_config, load_config
 from agent.errors import ConfigError
 from agent.wiring import Wiring
 
@@ -68,8 +68,8 @@ def test_config_relative_paths_follow_the_file(tmp_path: Path) -> None:
 
 
 def test_config_example_is_valid_but_for_its_installed_files() -> None:
-    config = AgentConfig.model_validate(tomllib.loads(EXAMPLE.read_text()))
-    assert config.parents_first() == ["router", "camera"]
+    model = AgentConfigModel.model_validate(tomllib.loads(EXAMPLE.read_text()))
+    assert compile_config(model, EXAMPLE.parent).parents_first() == ["router", "camera"]
     with pytest.raises(ConfigError) as caught:
         load_config(EXAMPLE)
     assert [p.key for p in caught.value.problems] == ["broker.password_file", "broker.ca_file"]

@@ -3,6 +3,7 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import Iterator
+from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,10 +11,11 @@ import pytest
 from gpiozero.pins.mock import MockFactory
 
 from agent.cli import main
-from agent.config import Device, Probe
+from agent.config import DeviceModel, ProbeModel, compile_device, compile_probe
 from agent.probes import icmp, probe_device, probe_target
 from agent.probes.neighbours import NeighbourTable, parse_ip_neigh, parse_proc_arp
 from agent.relay import Relay
+from agent.settings import Probe
 from sim.certs import make_ca, make_server_cert
 from sim.devices import FakeDevice, Mode
 from sim.pins import MockPinLine
@@ -38,8 +40,10 @@ def camera(factory: MockFactory) -> Iterator[tuple[FakeDevice, Relay]]:
 def probe(device: FakeDevice, kind: str, **extra: object) -> Probe:
     service = {"https": "http"}.get(kind, kind)
     port = device.ports.get(service)
-    return Probe.model_validate(
-        {"kind": kind, "host": device.address, "port": port, "timeout_s": 0.5, **extra}
+    return compile_probe(
+        ProbeModel.model_validate(
+            {"kind": kind, "host": device.address, "port": port, "timeout_s": 0.5, **extra}
+        )
     )
 
 
@@ -81,10 +85,14 @@ def test_probes_hang_passes_tcp_but_fails_rtsp_and_http(camera: tuple[FakeDevice
 def test_probes_any_and_all(camera: tuple[FakeDevice, Relay]) -> None:
     device, _ = camera
     device.set_mode(Mode.HANG)
-    targets = [probe(device, "tcp").model_dump(), probe(device, "rtsp").model_dump()]
+    targets = [asdict(probe(device, "tcp")), asdict(probe(device, "rtsp"))]
     table = NeighbourTable("/nonexistent")
-    assert probe_device(Device.model_validate({"probes": targets, "match": "any"}), table).ok
-    assert not probe_device(Device.model_validate({"probes": targets, "match": "all"}), table).ok
+    assert probe_device(
+        compile_device(DeviceModel.model_validate({"probes": targets, "match": "any"})), table
+    ).ok
+    assert not probe_device(
+        compile_device(DeviceModel.model_validate({"probes": targets, "match": "all"})), table
+    ).ok
 
 
 def write_arp(path: Path, rows: list[tuple[str, str, str]]) -> None:
@@ -113,7 +121,9 @@ def test_probes_mac_target_follows_a_new_dhcp_address(
 def test_probes_mac_target_never_probes_another_devices_address(tmp_path: Path) -> None:
     arp = tmp_path / "arp"
     write_arp(arp, [("127.77.251.9", OTHER_MAC, "0x2")])
-    target = Probe(kind="tcp", mac=MAC, host="127.77.251.9", port=9, timeout_s=0.2)
+    target = compile_probe(
+        ProbeModel(kind="tcp", mac=MAC, host="127.77.251.9", port=9, timeout_s=0.2)
+    )
     result = probe_target(target, NeighbourTable(str(arp)))
     assert (result.ok, result.detail) == (False, f"{MAC} not in the neighbour table ({arp})")
 
@@ -162,7 +172,7 @@ def test_probes_timeout_on_a_silent_listener() -> None:
         silent.bind((loopback(), 0))
         silent.listen(1)
         host, port = silent.getsockname()
-        target = Probe(kind="rtsp", host=host, port=port, timeout_s=0.3)
+        target = compile_probe(ProbeModel(kind="rtsp", host=host, port=port, timeout_s=0.3))
         result = probe_target(target, NeighbourTable("/nonexistent"))
     assert (result.ok, result.detail) == (False, "timeout after 0.3 s")
 
@@ -224,11 +234,15 @@ def test_probes_https_with_a_self_signed_certificate(factory: MockFactory, tmp_p
         assert dev.wait_answering(5)
         table = NeighbourTable("/nonexistent")
         port = dev.ports["https"]
-        assert probe_target(Probe(kind="https", host=address, port=port), table).ok
-        strict = Probe(kind="https", host=address, port=port, verify_tls=True)
+        assert probe_target(
+            compile_probe(ProbeModel(kind="https", host=address, port=port)), table
+        ).ok
+        strict = compile_probe(ProbeModel(kind="https", host=address, port=port, verify_tls=True))
         result = probe_target(strict, table)
         assert not result.ok and "CERTIFICATE_VERIFY_FAILED" in result.detail
         relay.cut()
-        result = probe_target(Probe(kind="https", host=address, port=port), table)
+        result = probe_target(
+            compile_probe(ProbeModel(kind="https", host=address, port=port)), table
+        )
         assert (result.ok, result.detail) == (False, "connection refused")
     relay.close()

@@ -10,7 +10,7 @@ import sys
 import pytest
 from gpiozero.pins.mock import MockFactory
 
-from agent.config import Probe
+from agent.config import ProbeModel, compile_probe
 from agent.probes import probe_target
 from agent.probes.neighbours import NeighbourTable
 from agent.relay import Relay
@@ -30,7 +30,7 @@ def test_icmp_probe_fails_while_the_relay_cuts_the_link(factory: MockFactory) ->
     relay = Relay("camera", 27, active_high=True, pin_factory=factory)
     with NetnsDevice() as device:
         device.attach(MockPinLine(factory.pin(27), active_high=True))
-        target = Probe(kind="icmp", host=device.address, timeout_s=1)
+        target = compile_probe(ProbeModel(kind="icmp", host=device.address, timeout_s=1))
         table = NeighbourTable("/nonexistent")
         assert probe_target(target, table).ok
         relay.cut()
@@ -74,10 +74,11 @@ def test_icmp_probe_not_permitted_says_how_to_fix_it() -> None:
         if readable.returncode != 0:
             pytest.skip("user nobody cannot read this checkout or its virtualenv")
         code = (
-            "from agent.config import Probe\n"
+            "from agent.config import ProbeModel, compile_probe\n"
             "from agent.probes import probe_target\n"
             "from agent.probes.neighbours import NeighbourTable\n"
-            f"r = probe_target(Probe(kind='icmp', host='{device.address}'), NeighbourTable())\n"
+            f"target = compile_probe(ProbeModel(kind='icmp', host='{device.address}'))\n"
+            "r = probe_target(target, NeighbourTable())\n"
             "print(r.ok, r.detail)\n"
         )
         out = subprocess.run(

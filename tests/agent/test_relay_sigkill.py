@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import Probe
+from agent.config import ProbeModel, compile_probe
 from agent.probes import probe_target
 from agent.probes.neighbours import NeighbourTable
 from sim.pins import read_pin_file
@@ -71,7 +71,7 @@ def test_relay_back_on_within_2_s_after_sigkill_mid_cut(
     config = tmp_path / "agent.toml"
     config.write_text(CONFIG.format(address=address, port=port))
     pin = tmp_path / "pins" / "GPIO27"
-    target = Probe(kind="rtsp", host=address, port=port, timeout_s=0.3)
+    target = compile_probe(ProbeModel(kind="rtsp", host=address, port=port, timeout_s=0.3))
     table = NeighbourTable("/nonexistent")
     assert wait_until(lambda: probe_target(target, table).ok, 10)
 

@@ -4,6 +4,7 @@ import json
 import threading
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -161,11 +162,7 @@ def test_runner_keeps_failed_and_budget_across_restarts(
         assert again.snapshot()["camera"].health is Health.FAILED
         assert again.snapshot()["camera"].restarts_24h == 2
         assert again.supervisor.health["camera"].armed
-        broken = config.model_copy(
-            update={
-                "gateway": config.gateway.model_copy(update={"state_file": tmp_path / "broken"})
-            }
-        )
+        broken = replace(config, gateway=replace(config.gateway, state_file=tmp_path / "broken"))
         fresh = Runner(broken, RecordingReporter(), relays)
         assert fresh.snapshot()["camera"].health is Health.UNKNOWN
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from gpiozero.pins.mock import MockFactory
 
-from agent.config import Probe
+from agent.config import ProbeModel, compile_probe
 from agent.probes import probe_target
 from agent.probes.neighbours import NeighbourTable
 from agent.relay import Relay
@@ -20,8 +20,10 @@ from tests.agent.conftest import loopback, spawn_device
 
 def answers(device: FakeDevice, service: str = "http") -> bool:
     kind = "tcp" if service == "tcp" else service
-    target = Probe.model_validate(
-        {"kind": kind, "host": device.address, "port": device.ports[service], "timeout_s": 0.5}
+    target = compile_probe(
+        ProbeModel.model_validate(
+            {"kind": kind, "host": device.address, "port": device.ports[service], "timeout_s": 0.5}
+        )
     )
     return probe_target(target, NeighbourTable("/nonexistent")).ok
 
@@ -84,7 +86,9 @@ def test_sim_device_process_follows_a_pin_file(tmp_path: Path) -> None:
     relay = Relay("camera", 27, active_high=True, pin_factory=pins)
     proc, ports = spawn_device(address, tmp_path / "GPIO27", "--boot-delay", "0.05")
     try:
-        target = Probe(kind="rtsp", host=address, port=ports["rtsp"], timeout_s=0.5)
+        target = compile_probe(
+            ProbeModel(kind="rtsp", host=address, port=ports["rtsp"], timeout_s=0.5)
+        )
         table = NeighbourTable("/nonexistent")
         assert wait_until(lambda: probe_target(target, table).ok, 5)
         relay.cut()

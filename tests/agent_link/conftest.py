@@ -19,7 +19,7 @@ from agent.mqtt_link import LinkSettings
 from sim.broker import Broker, BrokerClient
 
 TENANT = "botkyrka"
-LINK_GATEWAYS = tuple(f"gw-link-{i:02d}" for i in range(1, 21))
+LINK_GATEWAYS = tuple(f"gw-link-{i:02d}" for i in range(1, 22))
 
 
 @pytest.fixture(scope="module")

@@ -77,6 +77,18 @@ def test_agent_cycles_hung_camera_and_reports_in_order(
     assert not home.relay_cut(CAMERA_PIN)
 
 
+def test_agent_process_never_loads_pydantic(
+    link_broker: Broker, make_home: Callable[..., AgentHome]
+) -> None:
+    """pydantic costs the Pi about 10 MB: the config is validated in a child process instead."""
+    home = make_home(link_broker, LINK_GATEWAYS[20])
+    with _running(link_broker, home):
+        assert home.proc is not None
+        maps = Path(f"/proc/{home.proc.pid}/maps").read_text()
+        assert "_ssl." in maps  # the reading works: TLS's extension module is there
+        assert "pydantic" not in maps
+
+
 def test_agent_dead_camera_fails_after_exactly_the_configured_attempts(
     link_broker: Broker, make_home: Callable[..., AgentHome]
 ) -> None:

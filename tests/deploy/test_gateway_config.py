@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from agent.config import AgentConfig
+from agent.config import AgentConfigModel
 from tests.deploy.ansible_run import EXAMPLE, REPO, make_inventory, run_playbook
 
 PLAYBOOK = Path(__file__).parent / "playbooks" / "render-agent-config.yml"
@@ -48,7 +48,7 @@ def test_gateway_agent_config_fits_the_agents_model(
 ) -> None:
     assert sorted(rendered) == ["gw-0001", "gw-0002"]
     for host, data in rendered.items():
-        config = AgentConfig.model_validate(data)
+        config = AgentConfigModel.model_validate(data)
         assert config.gateway.id == host
         assert config.broker.username == host
         # Pimoroni Automation HAT (the example's board), active-high, NC wiring.
@@ -60,7 +60,7 @@ def test_gateway_agent_config_takes_the_homes_own_addresses(
     rendered: dict[str, dict[str, object]],
 ) -> None:
     routers = {
-        host: AgentConfig.model_validate(data).devices["router"].probes[0].host
+        host: AgentConfigModel.model_validate(data).devices["router"].probes[0].host
         for host, data in rendered.items()
     }
     assert routers == {"gw-0001": "192.168.1.1", "gw-0002": "192.168.0.1"}
