@@ -8,7 +8,9 @@ its floor (issue 3) and a bare Python interpreter measured in the same run:
 - camera hang to ``device_down`` at a subscriber (floor: interval x threshold + 2 s);
 - camera hang to the camera answering again after its power cycle (boot delay 5 s);
 - the agent's peak RSS (floor 40 MB) and average CPU over the window with two
-  devices probed every 10 s (floor 0.5 % of one core).
+  devices probed every 10 s (floor 0.5 % of one core);
+- the peak RSS of the short-lived child that validates the configuration with
+  pydantic at start (``python -m agent.config``), so that its cost is on record.
 """
 
 from __future__ import annotations
@@ -60,6 +62,16 @@ def bare_python_rss_mb() -> float:
         assert proc.stdin is not None
         proc.stdin.close()
         proc.wait()
+
+
+def config_child_rss_mb(config: Path) -> float:
+    """Peak RSS of the config-checking child the agent runs once at start (it then exits)."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "agent.config", str(config)], stdout=subprocess.DEVNULL
+    )
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    return usage.ru_maxrss / 1024
 
 
 def measure_hang(home: AgentHome, watcher: Watcher, arming_s: float) -> tuple[float, float, float]:
@@ -118,6 +130,7 @@ def main() -> None:
                 pss = _pss_mb(proc.pid)
                 states = sum(1 for m in watcher.client.received() if m.topic.endswith("/state"))
                 home.stop()
+                child = config_child_rss_mb(home.config)
         except BaseException:
             print(home.log_text()[-4000:], file=sys.stderr)
             raise
@@ -131,6 +144,7 @@ def main() -> None:
     print(f"  peak RSS (VmHWM), agent            {rss:7.1f} MB  (floor 40 MB)")
     print(f"  PSS at the end, agent              {pss:7.1f} MB  (shared libraries shared out)")
     print(f"  peak RSS, bare python -S           {bare:7.1f} MB  (same run, baseline)")
+    print(f"  peak RSS, config child at start    {child:7.1f} MB  (exits before the relays)")
     print(
         f"  CPU over {args.minutes:g} min, 2 devices     {cpu:7.3f} %   (floor 0.5 % of one core)"
     )
