@@ -5,9 +5,10 @@ answers every command on ``cmd/result``. Validation happens here, the budget
 is the runner's (a ``power_cycle`` counts against the same restart budget as
 an automatic restart), and the link carries the answer. Rules, in order:
 
-1. The payload must parse as a v1 ``Command`` on this gateway's own ``cmd``
-   topic. A malformed command is answered with the id it carried if one can
-   be read, otherwise only a ``command_rejected`` event reports it.
+1. The payload must read as a v1 command (:func:`protocol.read_command`, which
+   accepts what ``protocol.parse`` does, without pydantic) on this gateway's
+   own ``cmd`` topic. A malformed command is answered with the id it carried
+   if one can be read, otherwise only a ``command_rejected`` event reports it.
 2. The device must be one this agent has, or ``all``.
 3. The clock must be synchronised: an unsynchronised Pi clock is usually
    behind (fake-hwclock restores the last shutdown time), so an expired
@@ -25,7 +26,15 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from protocol import Command, CommandResult, Rejected, TopicKind, format_time, parse
+from protocol import (
+    ReceivedCommand,
+    TopicKind,
+    format_time,
+    parse_topic,
+    read_command,
+    result_payload,
+)
+from protocol.errors import MalformedCommand
 from protocol.names import ID_RE
 
 
@@ -49,20 +58,22 @@ def check_command(
     gateway: str,
     devices: Collection[str],
     clock_synced: bool,
-) -> Command | Refused:
+) -> ReceivedCommand | Refused:
     """Validate one message from ``P/cmd``; see the module rules.
 
     :param now: the receive time (aware UTC), for the expiry check.
     :param devices: the device names this agent controls.
     """
-    message = parse(topic, payload)
-    if isinstance(message, Rejected):
-        return Refused(_readable_id(payload), f"malformed command: {message.detail}")
-    where = message.topic
+    where = parse_topic(topic)
+    if where is None:
+        reason = "malformed command: topic is not part of the v1 contract"
+        return Refused(_readable_id(payload), reason)
     if (where.kind, where.tenant, where.gateway) != (TopicKind.CMD, tenant, gateway):
         return Refused(None, f"not this gateway's command topic: {topic}")
-    command = message.body
-    assert isinstance(command, Command)
+    try:
+        command = read_command(payload)
+    except MalformedCommand as exc:
+        return Refused(_readable_id(payload), f"malformed command: {exc.detail}")
     if command.device != "all" and command.device not in devices:
         known = ", ".join(sorted(devices)) or "none"
         return Refused(command.id, f"unknown device {command.device!r} (known: {known}, all)")
@@ -82,9 +93,26 @@ def _readable_id(payload: bytes) -> str | None:
     return value if isinstance(value, str) and ID_RE.fullmatch(value) else None
 
 
-def result(command_id: str, ok: bool, detail: str, now: datetime) -> CommandResult:
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The ``cmd/result`` of one command, kept so that a redelivered command gets it again.
+
+    :param id: the command's id.
+    :param ts: when it was answered (aware).
+    """
+
+    id: str
+    ts: datetime
+    ok: bool
+    detail: str
+
+    def to_payload(self) -> bytes:
+        return result_payload(id=self.id, ts=self.ts, ok=self.ok, detail=self.detail)
+
+
+def result(command_id: str, ok: bool, detail: str, now: datetime) -> Answer:
     """The ``cmd/result`` answer; ``detail`` is cut to the contract's 1024 characters."""
-    return CommandResult(v=1, id=command_id, ts=now, ok=ok, detail=detail[:1024])
+    return Answer(command_id, now, ok, detail[:1024])
 
 
 class RecentCommands:
@@ -92,12 +120,12 @@ class RecentCommands:
 
     def __init__(self, size: int = 256) -> None:
         self._size = size
-        self._answers: OrderedDict[str, CommandResult] = OrderedDict()
+        self._answers: OrderedDict[str, Answer] = OrderedDict()
 
-    def get(self, command_id: str) -> CommandResult | None:
+    def get(self, command_id: str) -> Answer | None:
         return self._answers.get(command_id)
 
-    def remember(self, answer: CommandResult) -> None:
+    def remember(self, answer: Answer) -> None:
         self._answers[answer.id] = answer
         self._answers.move_to_end(answer.id)
         while len(self._answers) > self._size:

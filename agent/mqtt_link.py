@@ -40,7 +40,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
-from agent.command_check import RecentCommands, Refused, check_command, result
+from agent.command_check import Answer, RecentCommands, Refused, check_command, result
 from agent.errors import ConfigError, Problem
 from agent.outbox import InFlight, Outbox
 from agent.reporting import CommandOutcome, CommandTarget
@@ -48,16 +48,15 @@ from agent.settings import AgentConfig
 from agent.timesync import clock_synchronised
 from protocol import (
     Availability,
-    Command,
-    CommandResult,
     CommandType,
-    DeviceState,
-    Event,
+    DeviceReport,
     EventType,
-    StateSnapshot,
+    ReceivedCommand,
     TopicKind,
+    event_payload,
     gateway_topic,
     new_id,
+    state_payload,
 )
 
 log = logging.getLogger(__name__)
@@ -242,41 +241,37 @@ class MqttLink:
         """Store one event for delivery; never raises (a full disk is logged)."""
         try:
             with self._order:  # seq order is outbox order, whichever thread reports
-                body = Event(
-                    v=1,
-                    id=new_id(),
+                event_id = new_id()
+                payload = event_payload(
+                    id=event_id,
                     ts=at,
                     boot=self.boot,
                     seq=self._next_seq(),
                     type=type.value,
                     device=device,
-                    detail=dict(detail),
+                    detail=detail,
                 )
-                self.outbox.add(self.settings.topic(TopicKind.EVENTS), body.to_payload())
-                log.info("event %s %s device=%s %s", body.id, type.value, device or "-", detail)
+                self.outbox.add(self.settings.topic(TopicKind.EVENTS), payload)
+                log.info("event %s %s device=%s %s", event_id, type.value, device or "-", detail)
         except Exception:
             log.exception("could not store event %s for %s", type.value, device)
         self._inbox.put(("wake", None))
 
-    def state(self, devices: Mapping[str, DeviceState], at: datetime) -> None:
+    def state(self, devices: Mapping[str, DeviceReport], at: datetime) -> None:
         """Store the latest snapshot (replacing an unsent older one); never raises."""
         try:
             with self._order:
                 snapshot = self._snapshot(devices, at)
                 self.outbox.add(
-                    self.settings.topic(TopicKind.STATE),
-                    snapshot.to_payload(),
-                    retain=True,
-                    coalesce="state",
+                    self.settings.topic(TopicKind.STATE), snapshot, retain=True, coalesce="state"
                 )
             self._write_state_file(snapshot)
         except Exception:
             log.exception("could not store the state snapshot")
         self._inbox.put(("wake", None))
 
-    def _snapshot(self, devices: Mapping[str, DeviceState], at: datetime) -> StateSnapshot:
-        return StateSnapshot(
-            v=1,
+    def _snapshot(self, devices: Mapping[str, DeviceReport], at: datetime) -> bytes:
+        return state_payload(
             ts=at,
             boot=self.boot,
             seq=self._next_seq(),
@@ -284,18 +279,18 @@ class MqttLink:
             uptime_s=int(time.monotonic() - self._started),
             heartbeat_s=self.settings.heartbeat_s,
             time_synced=self._synced(),
-            devices=dict(devices),
+            devices=devices,
         )
 
     def _next_seq(self) -> int:
         self._seq += 1
         return self._seq
 
-    def _write_state_file(self, snapshot: StateSnapshot) -> None:
+    def _write_state_file(self, snapshot: bytes) -> None:
         if self.state_file is None:
             return
         record = {
-            "snapshot": json.loads(snapshot.to_payload()),
+            "snapshot": json.loads(snapshot),
             "connected": self._connected,
             "broker": f"{self.settings.host}:{self.settings.port}",
             "outbox_pending": len(self.outbox),
@@ -440,7 +435,7 @@ class MqttLink:
         else:
             self._answer(checked.id, self._carry_out(checked), checked)
 
-    def _carry_out(self, command: Command) -> CommandOutcome:
+    def _carry_out(self, command: ReceivedCommand) -> CommandOutcome:
         if self.target is None:
             return CommandOutcome(False, "agent is starting: not ready for commands")
         log.info("command %s %s %s by %s", command.id, command.type, command.device, command.by)
@@ -448,7 +443,9 @@ class MqttLink:
             return self.target.power_cycle(command.device, self._clock())
         return self.target.probe_now()
 
-    def _answer(self, command_id: str | None, outcome: CommandOutcome, cmd: Command | None) -> None:
+    def _answer(
+        self, command_id: str | None, outcome: CommandOutcome, cmd: ReceivedCommand | None
+    ) -> None:
         if not outcome.ok:
             detail: dict[str, Any] = {"reason": outcome.detail}
             if command_id is not None:
@@ -459,7 +456,7 @@ class MqttLink:
         if command_id is not None:
             self._recent.remember(self._publish_result(command_id, outcome))
 
-    def _publish_result(self, command_id: str, outcome: CommandOutcome) -> CommandResult:
+    def _publish_result(self, command_id: str, outcome: CommandOutcome) -> Answer:
         answer = result(command_id, outcome.ok, outcome.detail, self._clock())
         self.outbox.add(self.settings.topic(TopicKind.CMD_RESULT), answer.to_payload())
         return answer

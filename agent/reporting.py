@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from protocol import DeviceState, EventType
+from protocol import DeviceReport, EventType
 
 log = logging.getLogger("driftvakt.agent")
 
@@ -40,7 +40,7 @@ class Reporter(Protocol):
         :param at: when it happened (aware UTC, the runner's clock).
         """
 
-    def state(self, devices: Mapping[str, DeviceState], at: datetime) -> None:
+    def state(self, devices: Mapping[str, DeviceReport], at: datetime) -> None:
         """The devices' current state: on every change and at least every heartbeat.
 
         :param devices: device name to its state, for the ``devices`` field of a snapshot.
@@ -66,7 +66,7 @@ class RecordingReporter:
     """
 
     events: list[Reported] = field(default_factory=list)
-    states: list[dict[str, DeviceState]] = field(default_factory=list)
+    states: list[dict[str, DeviceReport]] = field(default_factory=list)
     _changed: threading.Condition = field(default_factory=threading.Condition, repr=False)
 
     def event(
@@ -76,7 +76,7 @@ class RecordingReporter:
             self.events.append(Reported(type, device, dict(detail), at))
             self._changed.notify_all()
 
-    def state(self, devices: Mapping[str, DeviceState], at: datetime) -> None:
+    def state(self, devices: Mapping[str, DeviceReport], at: datetime) -> None:
         with self._changed:
             self.states.append(dict(devices))
             self._changed.notify_all()
@@ -114,7 +114,7 @@ class LogReporter:
     ) -> None:
         log.info("event %s device=%s detail=%s", type.value, device or "-", dict(detail))
 
-    def state(self, devices: Mapping[str, DeviceState], at: datetime) -> None:
+    def state(self, devices: Mapping[str, DeviceReport], at: datetime) -> None:
         summary = " ".join(f"{name}={s.health.value}" for name, s in sorted(devices.items()))
         log.debug("state %s", summary)
 

@@ -35,7 +35,7 @@ from agent.restart import Plan, Policy, Refusal, Timing
 from agent.results import DeviceResult
 from agent.settings import AgentConfig
 from agent.supervisor import Decision, DeviceSpec, Supervisor
-from protocol import DeviceState, EventType
+from protocol import DeviceReport, EventType
 
 log = logging.getLogger("driftvakt.agent.runner")
 
@@ -122,7 +122,7 @@ class Runner:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._cycle: threading.Thread | None = None
-        self._last_state: dict[str, DeviceState] | None = None
+        self._last_state: dict[str, DeviceReport] | None = None
         self._last_state_at = 0.0
 
     def run(self, stop: threading.Event | None = None) -> None:
@@ -184,7 +184,7 @@ class Runner:
         """End :meth:`run` and any running cycle now (devices restored)."""
         self._stop.set()
 
-    def snapshot(self) -> dict[str, DeviceState]:
+    def snapshot(self) -> dict[str, DeviceReport]:
         """The devices' state now, for the heartbeat."""
         with self._lock:
             return self.supervisor.snapshot(self.clock())

@@ -35,7 +35,7 @@ from agent.outbox import Outbox
 from agent.relay import RelayBank
 from agent.runner import Runner
 from agent.settings import DEFAULT_PATH, AgentConfig, load_in_child
-from protocol import DeviceState, EventType
+from protocol import DeviceReport, EventType
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +65,7 @@ class _StatusReporter:
     ) -> None:
         self.link.event(type, device, detail, at)
 
-    def state(self, devices: Mapping[str, DeviceState], at: datetime) -> None:
+    def state(self, devices: Mapping[str, DeviceReport], at: datetime) -> None:
         self.last_state = time.monotonic()
         self.link.state(devices, at)
         status = " ".join(f"{name}={s.health.value}" for name, s in devices.items())

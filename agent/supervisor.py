@@ -26,7 +26,7 @@ from typing import Any
 from agent.health import DeviceEvent, DeviceHealth
 from agent.restart import Budget, Plan, Policy, Refusal, RestartPlanner, Timing, WaitUntil
 from agent.results import DeviceResult
-from protocol import DeviceState, EventType, Health
+from protocol import DeviceReport, EventType, Health
 
 _NOT_UP = frozenset({Health.DOWN, Health.UNREACHABLE, Health.RESTARTING, Health.FAILED})
 
@@ -117,10 +117,10 @@ class Supervisor:
             return refusal
         return Decision(*self._start(tuple(names), tuple(names), now))
 
-    def snapshot(self, now: datetime) -> dict[str, DeviceState]:
+    def snapshot(self, now: datetime) -> dict[str, DeviceReport]:
         """Each device's state for the ``state`` topic."""
         return {
-            name: DeviceState(
+            name: DeviceReport(
                 health=h.state,
                 since=h.since,
                 rtt_ms=h.rtt_ms,

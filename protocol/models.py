@@ -4,40 +4,54 @@ Readers ignore unknown fields (``extra="ignore"``) so that a newer agent can
 add a field without breaking an older central, and vice versa; anything a
 field does carry is validated strictly. Times must carry an offset and are
 normalised to UTC; they serialise as RFC 3339 with ``Z``.
+
+The agent does not import this module: it writes and reads its messages with
+the stdlib twins in :mod:`protocol.encode` and :mod:`protocol.command`, which
+the tests prove byte for byte equal to these models (docs/protocol.md).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from enum import StrEnum
+from datetime import datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer
 
 from protocol.names import DEVICE_RE, GATEWAY_RE, ID_RE
+from protocol.vocab import (
+    KNOWN_EVENT_TYPES,
+    MAX_PAYLOAD,
+    Availability,
+    CommandType,
+    EventType,
+    Health,
+    IncidentKind,
+    format_time,
+    utc,
+)
 
-MAX_PAYLOAD = 8 * 1024
-"""Bytes. A larger payload is rejected whatever its topic."""
-
-
-def _utc(value: datetime) -> datetime:
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError("time must be RFC 3339 with an offset, e.g. 2027-03-09T09:00:00Z")
-    return value.astimezone(UTC)
-
-
-def format_time(value: datetime) -> str:
-    """RFC 3339 UTC with ``Z`` and at most millisecond precision."""
-    value = _utc(value)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
-    if value.microsecond:
-        text += f".{value.microsecond // 1000:03d}"
-    return text + "Z"
+# The vocabulary lives in protocol.vocab (stdlib only, for the agent) and is re-exported here.
+__all__ = [
+    "KNOWN_EVENT_TYPES",
+    "MAX_PAYLOAD",
+    "Availability",
+    "Command",
+    "CommandResult",
+    "CommandType",
+    "DeviceState",
+    "Event",
+    "EventType",
+    "Health",
+    "IncidentKind",
+    "IncidentSummary",
+    "StateSnapshot",
+    "format_time",
+]
 
 
 UtcTime = Annotated[
     datetime,
-    AfterValidator(_utc),
+    AfterValidator(utc),
     PlainSerializer(format_time, return_type=str, when_used="json"),
 ]
 MessageId = Annotated[str, Field(pattern=f"^{ID_RE.pattern}$")]
@@ -52,29 +66,6 @@ class _Model(BaseModel):
     def to_payload(self) -> bytes:
         """The wire form: compact JSON, UTF-8."""
         return self.model_dump_json(exclude_none=True).encode()
-
-
-class Availability(StrEnum):
-    """Plain-text payload of ``availability`` topics."""
-
-    ONLINE = "online"
-    OFFLINE = "offline"
-
-    def to_payload(self) -> bytes:
-        return self.value.encode()
-
-
-class Health(StrEnum):
-    """A device's health as the agent sees it (docs/protocol.md, "State snapshot")."""
-
-    UP = "up"
-    DOWN = "down"
-    UNREACHABLE = "unreachable"
-    """Cannot be probed because something it depends on (the router) is down."""
-    RESTARTING = "restarting"
-    FAILED = "failed"
-    """Automatic restart is exhausted: people are needed."""
-    UNKNOWN = "unknown"
 
 
 class DeviceState(_Model):
@@ -98,23 +89,6 @@ class StateSnapshot(_Model):
     devices: dict[DeviceName, DeviceState]
 
 
-class EventType(StrEnum):
-    AGENT_STARTED = "agent_started"
-    AGENT_STOPPING = "agent_stopping"
-    DEVICE_UP = "device_up"
-    DEVICE_DOWN = "device_down"
-    DEVICE_UNREACHABLE = "device_unreachable"
-    RESTART_STARTED = "restart_started"
-    RESTART_SUCCEEDED = "restart_succeeded"
-    RESTART_FAILED = "restart_failed"
-    RESTART_EXHAUSTED = "restart_exhausted"
-    COMMAND_REJECTED = "command_rejected"
-    RELAY_FAULT = "relay_fault"
-
-
-KNOWN_EVENT_TYPES = frozenset(t.value for t in EventType)
-
-
 class Event(_Model):
     """One event. ``type`` stays a string: readers ignore unknown types
     (counting them) instead of rejecting a newer agent's message."""
@@ -133,11 +107,6 @@ class Event(_Model):
         return self.type in KNOWN_EVENT_TYPES
 
 
-class CommandType(StrEnum):
-    POWER_CYCLE = "power_cycle"
-    PROBE_NOW = "probe_now"
-
-
 class Command(_Model):
     v: Version
     id: MessageId
@@ -148,7 +117,7 @@ class Command(_Model):
     expires: UtcTime
 
     def expired(self, now: datetime) -> bool:
-        return _utc(now) >= self.expires
+        return utc(now) >= self.expires
 
 
 class CommandResult(_Model):
@@ -158,12 +127,6 @@ class CommandResult(_Model):
     ts: UtcTime
     ok: bool
     detail: Annotated[str, Field(max_length=1024)] = ""
-
-
-class IncidentKind(StrEnum):
-    SINGLE = "single"
-    EXTENSIVE = "extensive"
-    INFRASTRUCTURE = "infrastructure"
 
 
 class IncidentSummary(_Model):

@@ -16,7 +16,7 @@ from agent.probes import probe_all
 from agent.relay import RelayBank
 from agent.reporting import RecordingReporter
 from agent.runner import Runner, SteadyClock
-from protocol import DeviceState, EventType, Health
+from protocol import DeviceReport, EventType, Health
 from sim.devices import Mode
 from tests.agent.fakehome import T0
 from tests.agent.homes import CAMERA_PIN, ROUTER_PIN, running_home
@@ -129,7 +129,7 @@ def test_runner_command_refused_for_unknown_device(factory: MockFactory, tmp_pat
 class _FailingReporter(RecordingReporter):
     """A reporter that breaks once a cut is under way, as a broken link might."""
 
-    def state(self, devices: Mapping[str, DeviceState], at: datetime) -> None:
+    def state(self, devices: Mapping[str, DeviceReport], at: datetime) -> None:
         super().state(devices, at)
         if E.RESTART_STARTED in self.types():
             raise RuntimeError("reporter broke")

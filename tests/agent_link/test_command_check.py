@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from agent.command_check import RecentCommands, Refused, check_command, result
-from protocol import Command, CommandType
+from protocol import CommandType, ReceivedCommand
 
 NOW = datetime(2027, 3, 9, 2, 0, tzinfo=UTC)
 TOPIC = "driftvakt/v1/botkyrka/gw-0042/cmd"
@@ -29,7 +29,7 @@ def _cmd(**changes: Any) -> dict[str, Any]:
     return body
 
 
-def _check(payload: bytes, topic: str = TOPIC, synced: bool = True) -> Command | Refused:
+def _check(payload: bytes, topic: str = TOPIC, synced: bool = True) -> ReceivedCommand | Refused:
     return check_command(
         topic,
         payload,
@@ -43,13 +43,13 @@ def _check(payload: bytes, topic: str = TOPIC, synced: bool = True) -> Command |
 
 def test_check_command_accepts_a_fresh_command() -> None:
     command = _check(json.dumps(_cmd()).encode())
-    assert isinstance(command, Command)
+    assert isinstance(command, ReceivedCommand)
     assert (command.type, command.device) == (CommandType.POWER_CYCLE, "camera")
 
 
 def test_check_command_accepts_all_and_probe_now() -> None:
     command = _check(json.dumps(_cmd(type="probe_now", device="all")).encode())
-    assert isinstance(command, Command)
+    assert isinstance(command, ReceivedCommand)
     assert command.type is CommandType.PROBE_NOW
 
 
@@ -123,4 +123,4 @@ def test_recent_commands_forgets_oldest() -> None:
 
 def test_check_command_expiry_is_exclusive_of_now() -> None:
     later = (NOW + timedelta(milliseconds=1)).isoformat()
-    assert isinstance(_check(json.dumps(_cmd(expires=later)).encode()), Command)
+    assert isinstance(_check(json.dumps(_cmd(expires=later)).encode()), ReceivedCommand)

@@ -18,6 +18,7 @@ from agent.outbox import Outbox
 from agent.reporting import CommandOutcome
 from protocol import (
     CommandResult,
+    DeviceReport,
     DeviceState,
     Event,
     EventType,
@@ -112,8 +113,8 @@ def test_link_state_is_retained_and_latest_wins(
     gw = LINK_GATEWAYS[1]
     state_file = tmp_path / "state.json"
     link = make_link(settings_for(link_broker, gw, heartbeat_s=1), state_file=state_file)
-    down = DeviceState(health=Health.DOWN, since=T0)
-    camera = DeviceState(health=Health.UP, since=T0, rtt_ms=3.5, auto_restart=False)
+    down = DeviceReport(health=Health.DOWN, since=T0)
+    camera = DeviceReport(health=Health.UP, since=T0, rtt_ms=3.5, auto_restart=False)
     for n in range(20):  # coalesced in the outbox while offline: only the latest is sent
         link.state({"camera": down}, T0 + timedelta(seconds=n))
     link.state({"camera": camera}, T0 + timedelta(seconds=20))
@@ -127,7 +128,8 @@ def test_link_state_is_retained_and_latest_wins(
     assert retained.ts == T0 + timedelta(seconds=20)
     assert retained.heartbeat_s == 1
     assert retained.time_synced is True
-    assert retained.devices == {"camera": camera}
+    expected = DeviceState(health=Health.UP, since=T0, rtt_ms=3.5, auto_restart=False)
+    assert retained.devices == {"camera": expected}
     recorded = json.loads(state_file.read_text())
     assert recorded["snapshot"]["boot"] == link.boot
     assert recorded["snapshot"]["devices"]["camera"]["health"] == "up"

@@ -2,6 +2,8 @@
 
 from datetime import UTC, datetime
 
+from hypothesis import strategies as st
+
 from protocol import (
     Command,
     CommandResult,
@@ -61,3 +63,20 @@ INCIDENT = IncidentSummary(
     owner_role="larmgruppen",
     open_tasks=2,
 )
+VALID_PAYLOADS = [m.to_payload() for m in (STATE, EVENT, COMMAND, RESULT, INCIDENT)]
+
+
+@st.composite
+def fuzzed_payloads(draw: st.DrawFn, valid: list[bytes] = VALID_PAYLOADS) -> bytes:
+    """Random bytes, or a valid payload cut short or with a few bytes changed."""
+    kind = draw(st.integers(0, 2))
+    if kind == 0:
+        return draw(st.binary(max_size=300))
+    base = bytearray(draw(st.sampled_from(valid)))
+    if kind == 1:
+        cut = draw(st.integers(0, len(base)))
+        return bytes(base[:cut])
+    for _ in range(draw(st.integers(1, 4))):
+        pos = draw(st.integers(0, len(base) - 1))
+        base[pos] = draw(st.integers(0, 255))
+    return bytes(base)

@@ -1,4 +1,5 @@
 import json
+from datetime import UTC, datetime
 
 import pytest
 from pydantic import BaseModel
@@ -13,6 +14,7 @@ from protocol import (
     RejectReason,
     TopicKind,
     central_availability_topic,
+    format_time,
     gateway_topic,
     incident_topic,
     parse,
@@ -203,3 +205,16 @@ def test_rejections_name_the_gateway_so_they_can_be_logged_once_per_gateway() ->
 def test_parse_rejects_non_bytes_without_raising() -> None:
     assert isinstance(parse(_topic(TopicKind.STATE), "text"), Rejected)  # type: ignore[arg-type]
     assert isinstance(parse(None, b"{}"), Rejected)  # type: ignore[arg-type]
+
+
+def test_a_time_that_leaves_the_datetime_range_in_utc_is_rejected_not_raised() -> None:
+    data = json.loads(EVENT.to_payload())
+    data["ts"] = "9999-12-31T23:59:59-01:00"
+    rejected = parse(_topic(TopicKind.EVENTS), json.dumps(data).encode())
+    assert isinstance(rejected, Rejected)
+    assert rejected.reason is RejectReason.BAD_PAYLOAD
+    assert "time is out of range in UTC" in rejected.detail
+
+
+def test_format_time_pads_years_before_1000() -> None:
+    assert format_time(datetime(999, 1, 2, 3, 4, 5, tzinfo=UTC)) == "0999-01-02T03:04:05Z"

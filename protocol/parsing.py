@@ -5,7 +5,6 @@ input (docs/protocol.md, "Limits and bad input")."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 from pydantic import BaseModel, ValidationError
 
@@ -19,19 +18,11 @@ from protocol.models import (
     StateSnapshot,
 )
 from protocol.names import Topic, TopicKind, parse_topic
+from protocol.vocab import RejectReason
+
+__all__ = ["Body", "Message", "RejectReason", "Rejected", "parse"]
 
 Body = Availability | StateSnapshot | Event | Command | CommandResult | IncidentSummary | None
-
-
-class RejectReason(StrEnum):
-    """Why a message was rejected; also the label of the reject counters."""
-
-    TOO_LARGE = "too_large"
-    BAD_TOPIC = "bad_topic"
-    BAD_ENCODING = "bad_encoding"
-    BAD_JSON = "bad_json"
-    BAD_VERSION = "bad_version"
-    BAD_PAYLOAD = "bad_payload"
 
 
 @dataclass(frozen=True, slots=True)
