@@ -53,6 +53,9 @@ class GatewayModel(_Section):
     tenant: Annotated[str, Field(pattern=f"^{TENANT_RE.pattern}$")]
     id: Annotated[str, Field(pattern=f"^{GATEWAY_RE.pattern}$")]
     probe_interval_s: Annotated[float, Field(ge=0.1, le=3600)] = 10
+    retry_interval_s: Annotated[float, Field(ge=0.1, le=3600)] | None = None
+    """Rounds after a failed one come this soon, to confirm a device down quickly.
+    Unset: half of ``probe_interval_s``."""
     heartbeat_s: Annotated[int, Field(ge=1, le=3600)] = 30
     outbox: Path = Path("/var/lib/driftvakt/outbox.sqlite3")
     state_file: Path = Path("/var/lib/driftvakt/state.json")
@@ -203,7 +206,8 @@ def compile_config(model: AgentConfigModel, base: Path) -> AgentConfig:
     gateway, broker = model.gateway, model.broker
     return AgentConfig(
         gateway=Gateway(
-            **_fields(gateway),
+            **_fields(gateway, "retry_interval_s"),
+            retry_interval_s=gateway.retry_interval_s or gateway.probe_interval_s / 2,
             outbox=_resolve(base, gateway.outbox),
             state_file=_resolve(base, gateway.state_file),
         ),
@@ -282,6 +286,7 @@ def _cross_problems(config: AgentConfig) -> list[Problem]:
     return [
         *_broker_problems(config.broker),
         *_board_problems(config.relay_board),
+        *_gateway_problems(config.gateway),
         *_restart_problems(config.restart),
         *_device_problems(config),
     ]
@@ -329,6 +334,18 @@ def _board_problems(board: RelayBoard) -> list[Problem]:
         value: object = board.wiring.value if board.wiring is not Wiring.NC else board.active_high
         problems.append(Problem(key, value, f"unsafe: {reason}"))
     return problems
+
+
+def _gateway_problems(gateway: Gateway) -> list[Problem]:
+    if gateway.retry_interval_s > gateway.probe_interval_s:
+        return [
+            Problem(
+                "gateway.retry_interval_s",
+                gateway.retry_interval_s,
+                "must not exceed gateway.probe_interval_s",
+            )
+        ]
+    return []
 
 
 def _restart_problems(restart: RestartRules) -> list[Problem]:

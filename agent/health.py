@@ -136,6 +136,11 @@ class DeviceHealth:
         """Whether automatic restarts may cycle this device."""
         return self.seen_up >= self.arm_after
 
+    @property
+    def confirming(self) -> bool:
+        """Failed a round but not yet ``down``: the next rounds decide, so they may come sooner."""
+        return self.failures > 0 and self.state in (Health.UP, Health.UNKNOWN)
+
     def observe(
         self, result: DeviceResult, now: datetime, *, parent_down: bool = False
     ) -> list[DeviceEvent]:

@@ -1,7 +1,8 @@
 """The agent's loop: probe, decide, cycle, report.
 
 The shell around :class:`~agent.supervisor.Supervisor`. Every
-``probe_interval_s`` it probes all devices (one thread each), feeds the
+``probe_interval_s`` (``retry_interval_s`` after a failed round, until the
+device is ``down`` or answers again) it probes all devices (one thread each), feeds the
 results and the clock to the supervisor, reports the events in order, and
 hands a power-cycle plan to a worker thread that runs it on the
 :class:`~agent.relay.RelayBank`. State goes to the reporter on every change
@@ -136,11 +137,13 @@ class Runner:
         pool = ThreadPoolExecutor(max_workers=len(self.config.devices), thread_name_prefix="probe")
         try:
             while not self._stop.is_set():
-                # rounds start every interval, however long one takes (a hung device makes
-                # it last a probe timeout): detection within interval x down_after + timeout
-                due = time.monotonic() + self.config.gateway.probe_interval_s
+                # rounds start on a fixed schedule, however long one takes (a hung device
+                # makes it last a probe timeout); after a failed round the next comes at the
+                # retry interval, so a hang is confirmed within
+                # probe_interval + (down_after - 1) x retry_interval + a probe timeout
+                began = time.monotonic()
                 self.round(pool)
-                self._wait(due)
+                self._wait(began + self.next_round_in())
         finally:
             self._stop.set()
             if self._cycle is not None:
@@ -157,6 +160,13 @@ class Runner:
             self._act(self.supervisor.tick(now), now)
             self._act(self.supervisor.observe(results, now, probed_at=began), now)
         return results
+
+    def next_round_in(self) -> float:
+        """Seconds from one round's start to the next's: sooner while a failure is confirmed."""
+        gateway = self.config.gateway
+        with self._lock:
+            confirming = self.supervisor.confirming()
+        return gateway.retry_interval_s if confirming else gateway.probe_interval_s
 
     def power_cycle(self, device: str, now: datetime) -> CommandOutcome:
         """A ``power_cycle`` command (see :class:`agent.reporting.CommandTarget`).

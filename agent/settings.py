@@ -30,6 +30,7 @@ class Gateway:
     tenant: str
     id: str
     probe_interval_s: float
+    retry_interval_s: float
     heartbeat_s: int
     outbox: Path
     state_file: Path

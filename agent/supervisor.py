@@ -117,6 +117,10 @@ class Supervisor:
             return refusal
         return Decision(*self._start(tuple(names), tuple(names), now))
 
+    def confirming(self) -> bool:
+        """Whether a device has failed a round without being ``down`` yet (see the runner)."""
+        return any(h.confirming for h in self.health.values())
+
     def snapshot(self, now: datetime) -> dict[str, DeviceReport]:
         """Each device's state for the ``state`` topic."""
         return {

@@ -80,3 +80,15 @@ def test_config_check_config_command(capsys: pytest.CaptureFixture[str]) -> None
     assert capsys.readouterr().out.endswith("ok (1 devices; relays: camera on GPIO27)\n")
     assert main(["check-config", str(DATA / "bad-fields.toml")]) == 1
     assert capsys.readouterr().err == expected("bad-fields") + "\n"
+
+
+def test_config_retry_interval_defaults_to_half_the_probe_interval(tmp_path: Path) -> None:
+    assert load_config(DATA / "good-minimal.toml").gateway.retry_interval_s == 5
+    text = (DATA / "good-minimal.toml").read_text()
+    path = tmp_path / "agent.toml"
+    path.write_text(text.replace("[gateway]\n", "[gateway]\nretry_interval_s = 12\n", 1))
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert [str(p) for p in caught.value.problems] == [
+        "gateway.retry_interval_s = 12.0: must not exceed gateway.probe_interval_s"
+    ]

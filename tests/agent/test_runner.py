@@ -18,7 +18,7 @@ from agent.reporting import RecordingReporter
 from agent.runner import Runner, SteadyClock
 from protocol import DeviceReport, EventType, Health
 from sim.devices import Mode
-from tests.agent.fakehome import T0
+from tests.agent.fakehome import T0, result
 from tests.agent.homes import CAMERA_PIN, ROUTER_PIN, running_home
 
 E = EventType
@@ -229,3 +229,23 @@ def test_runner_next_round_is_due_one_interval_after_the_last_began(
         interval = home.runner.config.gateway.probe_interval_s
     for start, next_due in zip(began, due, strict=False):
         assert next_due <= start + interval  # not an interval after the round ended
+
+
+def test_runner_next_round_comes_at_the_retry_interval_while_a_failure_is_confirmed(
+    factory: MockFactory, tmp_path: Path
+) -> None:
+    with running_home(factory, tmp_path) as home:
+        config = home.runner.config
+    gateway = replace(config.gateway, probe_interval_s=10, retry_interval_s=4)
+    config = replace(config, gateway=gateway)  # down after 2 failed rounds
+    up, failed = result(True), result(False)
+    with RelayBank.from_config(config, pin_factory=factory) as relays:
+        runner = Runner(config, RecordingReporter(), relays, clock=lambda: T0)
+        runner.supervisor.observe({"router": up, "camera": up}, T0)
+        assert runner.next_round_in() == 10
+        runner.supervisor.observe({"router": up, "camera": failed}, T0)
+        assert runner.next_round_in() == 4
+        runner.supervisor.observe({"router": up, "camera": failed}, T0)
+        # down (and, being armed, planned for a restart at once): nothing left to confirm
+        assert runner.supervisor.health["camera"].state is Health.RESTARTING
+        assert runner.next_round_in() == 10

@@ -335,3 +335,18 @@ def test_supervisor_restore_from_a_clock_years_ahead_keeps_counting_but_never_wa
     assert [p.devices for p in again.plans] == [("router", "camera"), ("router", "camera")]
     assert again.state("camera") is Health.FAILED
     assert again.sup.snapshot(again.now)["camera"].restarts_24h == 3  # the old cycle counts
+
+
+def test_supervisor_confirms_a_failure_until_down_or_answered() -> None:
+    home = FakeHome(down_after=3)
+    assert not home.sup.confirming()  # unknown, nothing failed yet
+    home.round(camera=False)
+    assert home.sup.confirming()  # a device never seen up is confirmed down as well
+    home.round()
+    assert not home.sup.confirming()  # answered: the failure count starts again
+    home.round(camera=False)
+    home.round(camera=False)
+    assert home.sup.confirming()
+    home.round(camera=False)
+    assert home.sup.health["camera"].state is Health.DOWN
+    assert not home.sup.confirming()  # down: nothing left to confirm
