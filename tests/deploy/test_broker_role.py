@@ -14,8 +14,9 @@ import os
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -51,6 +52,8 @@ class RoleBroker:
     pki: Path
     first_run: PlayResult
     second_run: PlayResult
+    rerun: Callable[[], PlayResult]
+    """The same playbook run once more."""
 
     @property
     def conf_dir(self) -> Path:
@@ -119,10 +122,13 @@ def role_broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RoleBroker
     }
     (root / "var" / "lib" / "mosquitto").mkdir(parents=True)
     args = ("--limit", "localhost,brokers", "--tags", "broker_config")
-    first = run_playbook(inventory, extra, *args).check()
-    second = run_playbook(inventory, extra, *args).check()
+
+    def rerun() -> PlayResult:
+        return run_playbook(inventory, extra, *args).check()
+
+    first, second = rerun(), rerun()
     pki = base / "inventory" / "pki"
-    broker = RoleBroker(root=root, port=port, pki=pki, first_run=first, second_run=second)
+    broker = RoleBroker(root, port, pki, first_run=first, second_run=second, rerun=rerun)
     for account in [*GATEWAYS, "central"]:
         issue_client_cert(pki, account, example_vault()["vault_ca_passphrase"])
     log = base / "mosquitto.log"
@@ -219,3 +225,42 @@ def test_broker_role_refuses_a_wrong_password(role_broker: RoleBroker) -> None:
     )
     with pytest.raises(BrokerConnectError, match=r"refused|failed"):
         BrokerClient.connect(make_client(wrong), "127.0.0.1", role_broker.port)
+
+
+def _not_after(cert: Path) -> datetime:
+    out = subprocess.run(
+        ["openssl", "x509", "-noout", "-enddate", "-in", str(cert)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return datetime.strptime(
+        out.strip().removeprefix("notAfter="), "%b %d %H:%M:%S %Y GMT"
+    ).replace(tzinfo=UTC)
+
+
+def test_broker_role_renews_a_certificate_that_expires_soon(role_broker: RoleBroker) -> None:
+    """A run re-issues a leaf certificate within pki_renew_days (60) of its end, same key."""
+    pki, installed = role_broker.pki, role_broker.conf_dir / "certs" / "server.crt"
+    crt, key = pki / "broker-localhost.crt", pki / "broker-localhost.key"
+    key_before = key.read_bytes()
+    sign = ["-CA", str(pki / "ca.crt"), "-CAkey", str(pki / "ca.key"), "-passin", "env:CA_PASS"]
+    subject = ["-subj", "/O=Driftvakt/CN=localhost", "-out", str(crt)]
+    subprocess.run(  # the broker's certificate as it would be 815 days after issue
+        ["openssl", "req", "-x509", "-new", "-key", str(key), *sign, "-days", "10", *subject],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "CA_PASS": example_vault()["vault_ca_passphrase"]},
+    )
+    expiring = crt.read_bytes()
+    now = datetime.now(UTC)
+    assert _not_after(crt) < now + timedelta(days=11)
+
+    renewed = role_broker.rerun()
+
+    assert renewed.changed["broker-test"] > 0
+    assert _not_after(crt) > now + timedelta(days=800)
+    assert (pki / "broker-localhost.crt.expiring").read_bytes() == expiring  # kept, not lost
+    assert key.read_bytes() == key_before
+    assert installed.read_bytes() == crt.read_bytes()  # and installed on the broker
+    assert role_broker.rerun().changed == {"broker-test": 0, "localhost": 0}
