@@ -286,8 +286,7 @@ def _cross_problems(config: AgentConfig) -> list[Problem]:
     return [
         *_broker_problems(config.broker),
         *_board_problems(config.relay_board),
-        *_gateway_problems(config.gateway),
-        *_restart_problems(config.restart),
+        *_order_problems(config),
         *_device_problems(config),
     ]
 
@@ -336,28 +335,27 @@ def _board_problems(board: RelayBoard) -> list[Problem]:
     return problems
 
 
-def _gateway_problems(gateway: Gateway) -> list[Problem]:
-    if gateway.retry_interval_s > gateway.probe_interval_s:
-        return [
-            Problem(
-                "gateway.retry_interval_s",
-                gateway.retry_interval_s,
-                "must not exceed gateway.probe_interval_s",
-            )
-        ]
-    return []
-
-
-def _restart_problems(restart: RestartRules) -> list[Problem]:
-    if restart.backoff_base_s > restart.backoff_max_s:
-        return [
-            Problem(
-                "restart.backoff_base_s",
-                restart.backoff_base_s,
-                "must not exceed restart.backoff_max_s",
-            )
-        ]
-    return []
+def _order_problems(config: AgentConfig) -> list[Problem]:
+    """Pairs of keys where the first must not exceed the second."""
+    pairs = (
+        (
+            "gateway.retry_interval_s",
+            config.gateway.retry_interval_s,
+            "gateway.probe_interval_s",
+            config.gateway.probe_interval_s,
+        ),
+        (
+            "restart.backoff_base_s",
+            config.restart.backoff_base_s,
+            "restart.backoff_max_s",
+            config.restart.backoff_max_s,
+        ),
+    )
+    return [
+        Problem(key, value, f"must not exceed {limit_key}")
+        for key, value, limit_key, limit in pairs
+        if value > limit
+    ]
 
 
 def _device_problems(config: AgentConfig) -> list[Problem]:
