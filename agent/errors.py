@@ -36,6 +36,14 @@ class ConfigError(DriftvaktError, ValueError):
         super().__init__("\n".join(lines))
 
 
+class ConfigCheckFailed(DriftvaktError, RuntimeError):
+    """The configuration could not be checked at all (the checking child failed or hung).
+
+    Not a verdict on the file: unlike :class:`ConfigError`, starting again may succeed,
+    so the service exits with a code systemd restarts on.
+    """
+
+
 class UnsafeRelayError(ConfigError):
     """A relay wiring that would leave a device unpowered when the pin is released."""
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from agent.errors import ConfigError, DriftvaktError, RelayError
+from agent.errors import ConfigCheckFailed, ConfigError, DriftvaktError, RelayError
 from agent.mqtt_link import LinkSettings, MqttLink
 from agent.notify import Notifier, configure_logging
 from agent.outbox import Outbox
@@ -99,6 +99,9 @@ def run(
     except ConfigError as exc:
         log.error("%s", exc)
         return EXIT_CONFIG
+    except ConfigCheckFailed as exc:
+        log.error("%s", exc)
+        return EXIT_FAILURE  # not the file's fault: systemd starts the agent again
     try:
         relays = RelayBank.from_config(config, pin_factory)  # power on, first of all
     except DriftvaktError as exc:

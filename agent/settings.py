@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.errors import ConfigError, Problem
+from agent.errors import ConfigCheckFailed, ConfigError
 from agent.wiring import Wiring
 from protocol.broker_url import BrokerAddress
 
@@ -129,6 +129,7 @@ def load_in_child(path: Path | str) -> AgentConfig:
     interpreter; nothing from outside the process pair is unpickled.
 
     :raises ConfigError: the file is missing, unreadable or invalid (every problem listed).
+    :raises ConfigCheckFailed: the child could not run, failed or hung.
     """
     try:
         child = subprocess.run(
@@ -138,15 +139,21 @@ def load_in_child(path: Path | str) -> AgentConfig:
             check=False,
         )
     except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ConfigError(str(path), [Problem("(file)", str(path), _child_failed(exc))]) from exc
+        raise ConfigCheckFailed(_child_failed(path, exc)) from exc
     if child.returncode != 0:
-        detail = child.stderr.decode(errors="replace").strip()[-2000:]
-        raise ConfigError(str(path), [Problem("(file)", str(path), _child_failed(detail))])
-    result = pickle.loads(child.stdout)
+        raise ConfigCheckFailed(_child_failed(path, child.stderr.decode(errors="replace")))
+    try:
+        result = pickle.loads(child.stdout)
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
+        raise ConfigCheckFailed(_child_failed(path, f"unreadable answer: {exc}")) from exc
     if isinstance(result, AgentConfig):
         return result
     raise ConfigError(str(path), list(result))
 
 
-def _child_failed(why: object) -> str:
-    return f"the configuration check could not run ({why}); run driftvakt-agent check-config"
+def _child_failed(path: Path | str, why: object) -> str:
+    detail = str(why).strip()[-2000:]
+    return (
+        f"{path}: the configuration check could not run ({detail});"
+        f" try driftvakt-agent check-config {path}"
+    )

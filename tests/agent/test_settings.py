@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from agent import service
 from agent.config import load_config
-from agent.errors import ConfigError
+from agent.errors import ConfigCheckFailed, ConfigError
 from agent.settings import AgentConfig, load_in_child
 
 DATA = Path(__file__).parent / "data"
@@ -39,25 +40,47 @@ def test_settings_child_reports_a_missing_file(tmp_path: Path) -> None:
         load_in_child(tmp_path / "absent.toml")
 
 
-def test_settings_child_that_cannot_run_names_the_way_out(
+def test_settings_child_that_cannot_run_is_not_a_verdict_on_the_file(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
-    with pytest.raises(ConfigError) as caught:
+    with pytest.raises(ConfigCheckFailed) as caught:
         load_in_child(DATA / "good-minimal.toml")
+    assert not isinstance(caught.value, ConfigError)
     assert "could not run" in str(caught.value)
     assert "driftvakt-agent check-config" in str(caught.value)
 
 
-def test_settings_child_crash_is_a_config_error_with_its_stderr(tmp_path: Path) -> None:
-    """A child that dies (here: a broken interpreter option) is reported, not unpickled."""
+def test_settings_child_crash_is_reported_with_its_stderr(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     fake = tmp_path / "python"
     fake.write_text("#!/bin/sh\necho 'boom: the child failed' >&2\nexit 3\n")
     fake.chmod(0o755)
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sys, "executable", str(fake))
-        with pytest.raises(ConfigError, match="boom: the child failed"):
-            load_in_child(DATA / "good-minimal.toml")
+    monkeypatch.setattr(sys, "executable", str(fake))
+    with pytest.raises(ConfigCheckFailed, match="boom: the child failed"):
+        load_in_child(DATA / "good-minimal.toml")
+
+
+def test_settings_child_answer_that_is_not_a_pickle_is_reported(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'Warning: something printed on stdout'\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake))
+    with pytest.raises(ConfigCheckFailed, match="unreadable answer"):
+        load_in_child(DATA / "good-minimal.toml")
+
+
+def test_settings_service_exits_restartable_when_the_check_cannot_run(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """78 (EX_CONFIG) would stop systemd from restarting: only a bad file earns it."""
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "no-python"))
+    assert service.run(DATA / "good-minimal.toml") == service.EXIT_FAILURE
+    monkeypatch.undo()
+    assert service.run(DATA / "bad-fields.toml") == service.EXIT_CONFIG
 
 
 def test_settings_child_writes_one_pickle_and_no_text() -> None:
