@@ -34,7 +34,7 @@ from agent.notify import Notifier, configure_logging
 from agent.outbox import Outbox
 from agent.relay import RelayBank
 from agent.runner import Runner
-from agent.settings import DEFAULT_PATH, AgentConfig, load_in_child
+from agent.settings import DEFAULT_PATH, AgentConfig, ConfigChild
 from protocol import DeviceReport, EventType
 
 log = logging.getLogger(__name__)
@@ -91,11 +91,15 @@ def run(
     pin_factory: Any = None,
     reason_file: Path = STOP_REASON_FILE,
     level: int = logging.INFO,
+    child: ConfigChild | None = None,
 ) -> int:
-    """Run the agent until SIGTERM or SIGINT; returns the process exit code."""
+    """Run the agent until SIGTERM or SIGINT; returns the process exit code.
+
+    :param child: the configuration check, if the caller started it already.
+    """
     configure_logging(level)
     try:
-        config = load_in_child(config_path)
+        config = (child or ConfigChild(config_path)).result()
     except ConfigError as exc:
         log.error("%s", exc)
         return EXIT_CONFIG

@@ -6,7 +6,7 @@ library, so that the long-running ``driftvakt-agent run`` process never loads
 pydantic: pydantic and its schemas cost about 10 MB of a Pi's memory, a
 quarter of the agent's budget (issue 3: peak RSS at most 40 MB). ``run``
 therefore has the file validated and compiled in a short-lived child process
-(:func:`load_in_child`) and receives only these objects.
+(:class:`ConfigChild`) and receives only these objects.
 """
 
 from __future__ import annotations
@@ -120,35 +120,57 @@ CHILD_TIMEOUT_S = 60.0
 """Generous: importing pydantic takes a few seconds on a Pi 3."""
 
 
-def load_in_child(path: Path | str) -> AgentConfig:
-    """Validate and compile the file in a child interpreter; return the compiled objects.
+class ConfigChild:
+    """The child interpreter that validates and compiles the file (``python -m agent.config``).
 
-    The child (``python -m agent.config FILE``) writes one pickle to stdout:
-    the :class:`AgentConfig`, or the list of :class:`Problem` it found. Pickle
-    is safe here because both ends are this package, run by the same
-    interpreter; nothing from outside the process pair is unpickled.
-
-    :raises ConfigError: the file is missing, unreadable or invalid (every problem listed).
-    :raises ConfigCheckFailed: the child could not run, failed or hung.
+    It writes one pickle to stdout: the :class:`AgentConfig`, or the list of
+    :class:`Problem` it found. Pickle is safe here because both ends are this
+    package, run by the same interpreter; nothing from outside the process pair
+    is unpickled. ``run`` starts the child before importing the MQTT stack, so
+    that on a Pi's several cores the two overlap and the relays are powered sooner.
     """
-    try:
-        child = subprocess.run(
-            [sys.executable, "-m", "agent.config", str(path)],
-            capture_output=True,
-            timeout=CHILD_TIMEOUT_S,
-            check=False,
-        )
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        raise ConfigCheckFailed(_child_failed(path, exc)) from exc
-    if child.returncode != 0:
-        raise ConfigCheckFailed(_child_failed(path, child.stderr.decode(errors="replace")))
-    try:
-        result = pickle.loads(child.stdout)
-    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
-        raise ConfigCheckFailed(_child_failed(path, f"unreadable answer: {exc}")) from exc
-    if isinstance(result, AgentConfig):
-        return result
-    raise ConfigError(str(path), list(result))
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = path
+        try:
+            self._proc: subprocess.Popen[bytes] | OSError = subprocess.Popen(
+                [sys.executable, "-m", "agent.config", str(path)],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        except OSError as exc:
+            self._proc = exc  # reported by result(), where the caller handles errors
+
+    def result(self, timeout: float = CHILD_TIMEOUT_S) -> AgentConfig:
+        """Wait for the child's answer.
+
+        :raises ConfigError: the file is missing, unreadable or invalid (every problem listed).
+        :raises ConfigCheckFailed: the child could not run, failed or hung.
+        """
+        proc = self._proc
+        if isinstance(proc, OSError):
+            raise ConfigCheckFailed(_child_failed(self.path, proc)) from proc
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            proc.kill()
+            proc.communicate()
+            raise ConfigCheckFailed(_child_failed(self.path, exc)) from exc
+        if proc.returncode != 0:
+            raise ConfigCheckFailed(_child_failed(self.path, err.decode(errors="replace")))
+        try:
+            answer = pickle.loads(out)
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as exc:
+            raise ConfigCheckFailed(_child_failed(self.path, f"unreadable answer: {exc}")) from exc
+        if isinstance(answer, AgentConfig):
+            return answer
+        raise ConfigError(str(self.path), list(answer))
+
+
+def load_in_child(path: Path | str) -> AgentConfig:
+    """Validate and compile the file in a child interpreter; see :class:`ConfigChild`."""
+    return ConfigChild(path).result()
 
 
 def _child_failed(path: Path | str, why: object) -> str:

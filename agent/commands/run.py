@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from agent.commands import add_config_option
+from agent.settings import ConfigChild
 
 
 def add_parser(subparsers: Any) -> None:
@@ -24,6 +25,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    child = ConfigChild(args.config)  # checks the file while the MQTT stack is imported
     from agent.service import run as serve  # the MQTT stack only for the command that needs it
 
-    return serve(args.config, level=logging.DEBUG if args.verbose else logging.INFO)
+    return serve(args.config, child=child, level=logging.DEBUG if args.verbose else logging.INFO)
