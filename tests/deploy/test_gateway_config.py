@@ -50,6 +50,7 @@ def test_gateway_agent_config_fits_the_agents_model(
     for host, data in rendered.items():
         config = AgentConfigModel.model_validate(data)
         assert config.gateway.id == host
+        assert config.gateway.retry_interval_s is None  # unset: the agent's default applies
         assert config.broker.username == host
         # Pimoroni Automation HAT (the example's board), active-high, NC wiring.
         assert config.relay_board.active_high is True
