@@ -229,6 +229,7 @@ class Service:
                     kind="gateway",
                     actor=gateway,
                     detail={"type": body.type, "device": body.device, "agent": body.detail},
+                    gateway=gateway,
                 )
             if note is not None:
                 kind = "link" if actor == "mqtt" else "human"
@@ -532,6 +533,7 @@ class Service:
                 kind="command",
                 actor=gateway,
                 detail={"command": result.id, "ok": result.ok, "detail": result.detail},
+                gateway=gateway,
             )
 
     def _task_tenant(self, task_id: str) -> str:

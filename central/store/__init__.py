@@ -8,6 +8,7 @@ from central.store import audit, outbox, timers
 from central.store.db import Store
 from central.store.models import (
     AuditEntry,
+    AuditGateway,
     Base,
     CommandRecord,
     EngineCheckpoint,
@@ -22,6 +23,7 @@ from central.store.models import (
 
 __all__ = [
     "AuditEntry",
+    "AuditGateway",
     "Base",
     "CommandRecord",
     "EngineCheckpoint",

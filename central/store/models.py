@@ -27,7 +27,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 _NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -211,6 +211,24 @@ class AuditEntry(Base):
     actor: Mapped[str] = mapped_column(String(128))
     incident_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    gateways: Mapped[list[AuditGateway]] = relationship()
+    """The index rows written with the entry (``central.store.audit.record``)."""
+
+
+class AuditGateway(Base):
+    """One gateway an audit entry concerns: the gateway page's index into the log.
+
+    Append-only like the entry, and written in its transaction. Without it a
+    gateway's history was a filter over the tenant's newest rows, and on a big
+    fleet those covered only minutes.
+    """
+
+    __tablename__ = "audit_gateways"
+    __table_args__ = (Index("ix_audit_gateways_history", "tenant", "gateway", "audit_id"),)
+    audit_id: Mapped[int] = mapped_column(ForeignKey("audit.id"), primary_key=True)
+    gateway: Mapped[str] = mapped_column(String(128), primary_key=True)
+    """As long as ``audit.actor``: entries from before the index are matched by actor."""
+    tenant: Mapped[str] = mapped_column(String(32))
 
 
 class CommandRecord(Base):

@@ -7,14 +7,14 @@ from typing import Any
 
 from sqlalchemy import select
 
+from central.store import audit
 from central.store.models import AuditEntry, CommandRecord, Gateway, Home, Incident
 from central.web.actions import NotFound
 from central.web.context import WebContext
 from central.web.fleet import HomeRow, home_row
 
 _HISTORY = 50
-_SCAN = 5000
-"""Audit rows looked through for one gateway's history (newest first)."""
+"""Audit entries shown on the page: the gateway's newest, however old."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,13 +54,6 @@ class GatewayDetail:
         return out
 
 
-def _mentions(entry: AuditEntry, gateway: str) -> bool:
-    """Decisions naming the gateway, commands to it, and what it answered (its own entries)."""
-    detail = entry.detail or {}
-    named = detail.get("gateway") == gateway or gateway in (detail.get("gateways") or ())
-    return named or entry.actor == gateway
-
-
 def gateway_detail(ctx: WebContext, tenant: str, gateway: str, *, labels: bool) -> GatewayDetail:
     """Everything known of one gateway.
 
@@ -71,13 +64,7 @@ def gateway_detail(ctx: WebContext, tenant: str, gateway: str, *, labels: bool) 
         heard = session.get(Gateway, (tenant, gateway))
         if home is None and heard is None:
             raise NotFound(f"no gateway {tenant}/{gateway}")
-        recent = session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.tenant == tenant)
-            .order_by(AuditEntry.id.desc())
-            .limit(_SCAN)
-        )
-        history = [e for e in recent if _mentions(e, gateway)][:_HISTORY]
+        history = audit.gateway_history(session, tenant, gateway, _HISTORY)
         commands = session.scalars(
             select(CommandRecord)
             .where(CommandRecord.tenant == tenant, CommandRecord.gateway == gateway)

@@ -4,7 +4,12 @@ Prints, per operation, the median time over several rounds: the fleet read
 model, the live loop's fingerprint of the fleet (run every ``live_poll_s``),
 the fleet page and ``/api/fleet`` through the real app. Beside them, measured
 in the same run on the same SQLite file: the bare ORM load of the same rows
-(the floor for any view of the whole fleet). Run: ``make bench-web``.
+(the floor for any view of the whole fleet).
+
+Then one gateway's history over an audit log of ``AUDIT_ROWS`` entries, each
+home reporting in turn: through the ``audit_gateways`` index, and the scan of
+the tenant's newest 5,000 rows the page used before (with how many of the 50
+entries each finds). Run: ``make bench-web``.
 """
 
 from __future__ import annotations
@@ -18,10 +23,10 @@ from datetime import time as clock_time
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from central.registry import Home
-from central.store import Gateway, Store
+from central.store import AuditEntry, AuditGateway, Gateway, Store, audit
 from central.store import Home as HomeRow
 from central.store import registry as registry_rows
 from central.web import fleet
@@ -31,6 +36,9 @@ from tests.web.conftest import CHEAP, PASSWORD, add_accounts, sign_in
 
 HOMES = 2000
 ROUNDS = 7
+AUDIT_ROWS = 200_000
+OLD_SCAN = 5000
+"""Rows the gateway page filtered in Python before the index."""
 
 
 def _seed(store: Store, now: datetime) -> None:
@@ -67,6 +75,56 @@ def _seed(store: Store, now: datetime) -> None:
             )
 
 
+def _seed_audit(store: Store, now: datetime) -> None:
+    """``AUDIT_ROWS`` gateway events, round robin over the homes, indexed as
+    :func:`central.store.audit.record` indexes them (bulk inserts: seconds, not minutes)."""
+    batch = 20_000
+    for start in range(0, AUDIT_ROWS, batch):
+        ids = range(start + 1, start + batch + 1)
+        gateways = [f"gw-{i % HOMES:04d}" for i in ids]
+        with store.session() as session:
+            session.execute(
+                insert(AuditEntry),
+                [
+                    {
+                        "id": i,
+                        "at": now - timedelta(seconds=AUDIT_ROWS - i),
+                        "tenant": "botkyrka",
+                        "kind": "gateway",
+                        "actor": gw,
+                        "detail": {"type": "heartbeat_missed", "device": "camera", "agent": {}},
+                    }
+                    for i, gw in zip(ids, gateways, strict=True)
+                ],
+            )
+            session.execute(
+                insert(AuditGateway),
+                [
+                    {"audit_id": i, "tenant": "botkyrka", "gateway": g}
+                    for i, gw in zip(ids, gateways, strict=True)
+                    for g in audit.concerns({}, gw)
+                ],
+            )
+
+
+def _old_scan(store: Store, gateway: str) -> list[AuditEntry]:
+    """The page's history before the index: the tenant's newest rows, filtered here
+    (by actor only: every seeded entry is a gateway's own event)."""
+    with store.session() as session:
+        recent = session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.tenant == "botkyrka")
+            .order_by(AuditEntry.id.desc())
+            .limit(OLD_SCAN)
+        )
+        return [e for e in recent if e.actor == gateway][:50]
+
+
+def _indexed(store: Store, gateway: str) -> list[AuditEntry]:
+    with store.session() as session:
+        return audit.gateway_history(session, "botkyrka", gateway, 50)
+
+
 def _median_ms(run: Callable[[], object]) -> float:
     times = []
     for _ in range(ROUNDS):
@@ -82,7 +140,9 @@ def main() -> None:
         store = Store(f"sqlite:///{Path(tmp) / 'bench.db'}")
         store.upgrade()
         _seed(store, now)
+        _seed_audit(store, now)
         add_accounts(store)
+        found = {"index": len(_indexed(store, "gw-0007")), "scan": len(_old_scan(store, "gw-0007"))}
 
         def bare() -> None:
             with store.session() as session:
@@ -107,9 +167,18 @@ def main() -> None:
                 "GET /fleet (HTML, all homes)": _median_ms(lambda: client.get("/fleet")),
                 "GET /api/fleet (JSON)": _median_ms(lambda: client.get("/api/fleet")),
                 "GET /fleet?state=atgard": _median_ms(lambda: client.get("/fleet?state=atgard")),
+                f"history via audit_gateways ({found['index']} of 50 found)": _median_ms(
+                    lambda: _indexed(store, "gw-0007")
+                ),
+                f"old: scan newest {OLD_SCAN} ({found['scan']} of 50 found)": _median_ms(
+                    lambda: _old_scan(store, "gw-0007")
+                ),
+                "GET /api/gateways/botkyrka/gw-0007": _median_ms(
+                    lambda: client.get("/api/gateways/botkyrka/gw-0007")
+                ),
             }
         store.close()
-    print(f"dashboard over {HOMES} homes, median of {ROUNDS} rounds")
+    print(f"dashboard over {HOMES} homes and {AUDIT_ROWS} audit rows, median of {ROUNDS} rounds")
     for name, ms in rows.items():
         print(f"  {name:<44} {ms:8.1f} ms")
 

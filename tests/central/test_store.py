@@ -1,16 +1,28 @@
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 
 import central.store
 from central.errors import StoreError
-from central.store import Incident, OutboxMessage, ProcessedEvent, Store, audit, outbox, timers
+from central.store import (
+    AuditEntry,
+    AuditGateway,
+    Incident,
+    OutboxMessage,
+    ProcessedEvent,
+    Store,
+    audit,
+    outbox,
+    timers,
+)
 from central.store.db import Store as StoreClass
 
 T0 = datetime(2027, 3, 9, 9, 0, tzinfo=UTC)
@@ -155,6 +167,37 @@ def test_audit_is_append_only(store: Store) -> None:
         entry.actor = "someone else"
 
 
+def test_audit_gateway_index_is_append_only(store: Store) -> None:
+    with store.session() as s:
+        audit.record(s, at=T0, tenant="t", kind="command", actor="anna", detail={"gateway": "gw-1"})
+    with pytest.raises(StoreError, match="append-only"), store.session() as s:
+        s.scalars(select(AuditGateway)).one().gateway = "gw-2"
+    with pytest.raises(StoreError, match="append-only"), store.session() as s:
+        s.delete(s.scalars(select(AuditGateway)).one())
+    with pytest.raises(StoreError, match="append-only"), store.session() as s:
+        (entry,) = audit.entries(s)
+        entry.gateways.append(AuditGateway(tenant="t", gateway="gw-3"))
+    with store.session() as s:
+        assert [(g.tenant, g.gateway) for g in s.scalars(select(AuditGateway))] == [("t", "gw-1")]
+
+
+def test_audit_record_indexes_the_gateways_an_entry_concerns(store: Store) -> None:
+    with store.session() as s:
+        audit.record(
+            s,
+            at=T0,
+            tenant="t",
+            kind="decision",
+            actor="engine",
+            detail={"gateway": "gw-1", "gateways": ["gw-2", "gw-1"]},
+        )
+        audit.record(s, at=T0, tenant="t", kind="gateway", actor="gw-3", gateway="gw-3")
+        audit.record(s, at=T0, tenant="t", kind="human", actor="anna", detail={"gateway": None})
+    with store.session() as s:
+        rows = s.execute(select(AuditGateway.audit_id, AuditGateway.gateway)).all()
+        assert sorted(rows) == [(1, "gw-1"), (1, "gw-2"), (2, "gw-3")]
+
+
 def test_store_unreachable_database_names_url() -> None:
     db = StoreClass("postgresql+psycopg://nobody:secret@127.0.0.1:1/none")
     with pytest.raises(StoreError, match=r"cannot reach the database .*127\.0\.0\.1:1/none") as err:
@@ -162,9 +205,53 @@ def test_store_unreachable_database_names_url() -> None:
     assert "secret" not in str(err.value)
 
 
-def test_store_migrations_match_the_models(store: Store) -> None:
+def _migrate(store: Store, run: Callable[[Config], None]) -> None:
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(central.store.__file__).parent / "migrations"))
     with store.engine.begin() as conn:
         cfg.attributes["connection"] = conn
-        command.check(cfg)  # raises if a model changed without a migration
+        run(cfg)
+
+
+def test_store_migrations_match_the_models(store: Store) -> None:
+    _migrate(store, command.check)  # raises if a model changed without a migration
+
+
+def _old_entry(i: int) -> dict[str, Any]:
+    """Audit rows as written before 0003, every shape the gateway page matched."""
+    shapes: list[tuple[str, dict[str, Any]]] = [
+        (f"gw-{i % 7}", {"type": "device_down"}),  # the gateway's own event: by actor
+        ("anna", {"command": f"C{i}", "gateway": f"gw-{i % 5}"}),
+        ("engine", {"gateways": [f"gw-{i % 3}", "gw-x"]}),
+        ("outbox", {}),
+    ]
+    actor, detail = shapes[i % len(shapes)]
+    return {"at": T0, "tenant": "t", "kind": "k", "actor": actor, "detail": detail}
+
+
+def test_store_migration_0003_backfills_the_audit_gateway_index(db_url: str) -> None:
+    db = Store(db_url)
+    try:
+        _migrate(db, lambda cfg: command.upgrade(cfg, "0002"))
+        with db.engine.begin() as conn:  # more rows than one backfill batch
+            conn.execute(insert(AuditEntry), [_old_entry(i) for i in range(4500)])
+        _migrate(db, lambda cfg: command.upgrade(cfg, "head"))
+        with db.session() as s:
+            # the rule the page applied before the index: actor, detail gateway, detail gateways
+            wanted = {
+                (e.id, g)
+                for e in s.scalars(select(AuditEntry))
+                for g in {e.actor, e.detail.get("gateway"), *e.detail.get("gateways", ())}
+                if g
+            }
+            got = set(s.execute(select(AuditGateway.audit_id, AuditGateway.gateway)).all())
+            assert got == wanted and len(got) == 1125 * (1 + 2 + 3 + 1)
+            history = audit.gateway_history(s, "t", "gw-x", limit=3)
+            assert [e.id for e in history] == [4499, 4495, 4491]
+        _migrate(db, lambda cfg: command.downgrade(cfg, "0002"))
+        assert "audit_gateways" not in inspect(db.engine).get_table_names()
+        db.upgrade()  # and up again: the backfill runs on the rows still there
+        with db.session() as s:
+            assert len(s.scalars(select(AuditGateway)).all()) == len(got)
+    finally:
+        db.close()
