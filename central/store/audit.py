@@ -27,7 +27,8 @@ def concerns(detail: Mapping[str, Any], about: str | None = None) -> set[str]:
     (a command, a visit), every id in ``detail["gateways"]`` (a decision on an
     incident) and the gateway the entry is about. Writers pass ``about`` when
     they know it; the backfill of entries written before the index (migration
-    0003) passes the actor, which is how those entries were matched until then.
+    0003, which keeps its own frozen copy of this rule) took the actor, which
+    is how those entries were matched until then.
 
     :param detail: the entry's JSON detail.
     :param about: the gateway the entry is about, if any.

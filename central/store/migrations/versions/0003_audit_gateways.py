@@ -5,17 +5,18 @@ Revises: 0002
 
 The gateway page used to filter the tenant's newest 5,000 audit rows in
 Python; this index replaces that scan. Existing entries are indexed here, in
-batches of ``_BATCH`` rows by id, with the same rule as new ones
-(``central.store.audit.concerns``), the actor standing for the gateway an old
+batches of ``_BATCH`` rows by id, with the rule of
+``central.store.audit.concerns`` as it stood when this was written (a
+migration is frozen: it must do the same thing whenever it runs, so it does
+not import a rule that may change), the actor standing for the gateway an old
 entry is about, as the page matched it until now.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
-
-from central.store.audit import concerns
 
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
@@ -65,11 +66,16 @@ def _backfill(conn: sa.Connection, links: sa.Table) -> None:
         values = [
             {"audit_id": row.id, "tenant": row.tenant, "gateway": gateway}
             for row in rows
-            for gateway in sorted(concerns(row.detail or {}, row.actor))
+            for gateway in sorted(_concerns(row.detail or {}, row.actor))
         ]
         if values:
             conn.execute(links.insert(), values)
         last = rows[-1].id
+
+
+def _concerns(detail: dict[str, Any], actor: str) -> set[str]:
+    named = {detail.get("gateway"), *(detail.get("gateways") or ()), actor}
+    return {g for g in named if isinstance(g, str) and g}
 
 
 def downgrade() -> None:
