@@ -51,25 +51,22 @@ def test_settings_child_that_cannot_run_is_not_a_verdict_on_the_file(
     assert "driftvakt-agent check-config" in str(caught.value)
 
 
-def test_settings_child_crash_is_reported_with_its_stderr(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+@pytest.mark.parametrize(
+    ("script", "reported"),
+    [
+        ("echo 'boom: the child failed' >&2; exit 3", "boom: the child failed"),
+        ("echo 'Warning: something printed on stdout'", "unreadable answer"),
+    ],
+    ids=["crash", "not-a-pickle"],
+)
+def test_settings_child_that_fails_is_reported(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, script: str, reported: str
 ) -> None:
     fake = tmp_path / "python"
-    fake.write_text("#!/bin/sh\necho 'boom: the child failed' >&2\nexit 3\n")
+    fake.write_text(f"#!/bin/sh\n{script}\n")
     fake.chmod(0o755)
     monkeypatch.setattr(sys, "executable", str(fake))
-    with pytest.raises(ConfigCheckFailed, match="boom: the child failed"):
-        load_in_child(DATA / "good-minimal.toml")
-
-
-def test_settings_child_answer_that_is_not_a_pickle_is_reported(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    fake = tmp_path / "python"
-    fake.write_text("#!/bin/sh\necho 'Warning: something printed on stdout'\n")
-    fake.chmod(0o755)
-    monkeypatch.setattr(sys, "executable", str(fake))
-    with pytest.raises(ConfigCheckFailed, match="unreadable answer"):
+    with pytest.raises(ConfigCheckFailed, match=reported):
         load_in_child(DATA / "good-minimal.toml")
 
 
